@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from apps.access import catalog
+from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
+
+
+class Role(models.TextChoices):
+    """The built-in roles, as written in the API."""
+
+    OWNER = catalog.OWNER, "Owner"
+    ADMIN = catalog.ADMIN, "Admin"
+    EDITOR = catalog.EDITOR, "Editor"
+    VIEWER = catalog.VIEWER, "Viewer"
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1 to 50 lower-case letters, digits and hyphens, not starting or ending with a hyphen.",
+)
+
+
+class Organization(UUIDPrimaryKeyModel, TimeStampedModel):
+    """A customer of the platform: it owns every agent, conversation and job."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
+    )
+
+    class Meta:
+        ordering = ["name", "slug"]
+
+    def __str__(self):
+        return self.slug
+
+
+class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
+    """A user's place in an organization: exactly one role there."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="organizations_membership_unique_user"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} as {self.role}"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    def has_permission(self, permission: str) -> bool:
+        return catalog.role_has_permission(self.role, permission)

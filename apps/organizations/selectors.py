@@ -1,0 +1,37 @@
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+
+from apps.accounts.models import User
+
+from .models import Membership, Organization
+
+
+def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
+    """The organizations `user` belongs to, each annotated with the user's role there."""
+    my_role = Membership.objects.filter(organization=OuterRef("pk"), user=user).values("role")[:1]
+    return (
+        Organization.objects.filter(memberships__user=user)
+        .annotate(my_role=Subquery(my_role), member_count=Count("memberships", distinct=True))
+        .order_by("name", "slug")
+    )
+
+
+def membership_for_user(*, user: User, organization_slug: str) -> Membership | None:
+    """The user's membership in the organization with this slug, or None.
+
+    A missing organization and one the user does not belong to look the same.
+    """
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization__slug=organization_slug)
+        .first()
+    )
+
+
+def membership_list(*, organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=organization).select_related("user")
+
+
+def owner_count(*, organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role="owner").count()

@@ -1,0 +1,140 @@
+"""Business actions on organizations and their memberships.
+
+Views check that the caller holds the permission an action needs; these
+functions keep the rules a permission alone cannot say: nobody hands out a role
+above their own, only Owners touch Owners, and an organization always keeps at
+least one Owner.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from apps.access.catalog import ROLE_RANK
+from apps.accounts.models import User, normalize_email_address
+from apps.core.exceptions import ConflictError
+
+from .models import Membership, Organization, Role
+
+RESERVED_SLUGS = frozenset({"new", "me", "admin", "api", "static", "media"})
+
+
+class LastOwnerError(ConflictError):
+    code = "last_owner"
+    default_message = "An organization must keep at least one Owner."
+
+
+def _validate_slug(slug: str, *, exclude: Organization | None = None) -> str:
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": [f"'{slug}' is reserved."]})
+    taken = Organization.objects.filter(slug=slug)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
+        raise ValidationError({"slug": ["An organization with this slug already exists."]})
+    return slug
+
+
+def _unique_slug_from(name: str) -> str:
+    base = slugify(name)[:40].strip("-") or "org"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-org"
+    candidate, suffix = base, 2
+    while Organization.objects.filter(slug=candidate).exists():
+        candidate = f"{base}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def _full_clean(instance, *, exclude: list[str] | None = None) -> None:
+    instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+@transaction.atomic
+def organization_create(*, name: str, created_by: User, slug: str | None = None) -> Organization:
+    """Create an organization; its creator becomes its first Owner."""
+    slug = _validate_slug(slug) if slug else _unique_slug_from(name)
+    organization = Organization(name=name, slug=slug)
+    _full_clean(organization)
+    organization.save()
+    Membership.objects.create(organization=organization, user=created_by, role=Role.OWNER)
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *, organization: Organization, name: str | None = None, slug: str | None = None
+) -> Organization:
+    """Rename an organization or change its slug."""
+    if name is not None:
+        organization.name = name
+    if slug is not None and slug != organization.slug:
+        organization.slug = _validate_slug(slug, exclude=organization)
+    _full_clean(organization)
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organization and everything it owns."""
+    organization.delete()
+
+
+def _check_may_assign(*, acting: Membership, role: str) -> None:
+    if ROLE_RANK[role] > ROLE_RANK[acting.role]:
+        raise PermissionDenied(f"You cannot give a role above your own ({acting.role}).")
+
+
+def _check_may_act_on(*, acting: Membership, target: Membership) -> None:
+    if target.role == Role.OWNER and acting.role != Role.OWNER:
+        raise PermissionDenied("Only an Owner can change or remove an Owner.")
+
+
+def _check_keeps_an_owner(*, target: Membership) -> None:
+    """Refuse to take away the last Owner; locks the Owners so two requests cannot race."""
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(organization_id=target.organization_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if target.pk in owners and len(owners) == 1:
+        raise LastOwnerError()
+
+
+@transaction.atomic
+def membership_add(
+    *, organization: Organization, email: str, role: str, acting: Membership
+) -> Membership:
+    """Add an existing user to an organization with a role no higher than the actor's."""
+    _check_may_assign(acting=acting, role=role)
+    user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
+    if user is None:
+        raise ValidationError({"email": ["No active user has this email address."]})
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ValidationError({"email": ["This user is already a member."]})
+    return Membership.objects.create(organization=organization, user=user, role=role)
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, acting: Membership) -> Membership:
+    """Give a member another role; Owners are changed only by Owners."""
+    if role == membership.role:
+        return membership
+    _check_may_act_on(acting=acting, target=membership)
+    _check_may_assign(acting=acting, role=role)
+    if membership.role == Role.OWNER:
+        _check_keeps_an_owner(target=membership)
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, acting: Membership) -> None:
+    """Remove a member (or let one leave); the last Owner can do neither."""
+    if membership.pk != acting.pk:
+        _check_may_act_on(acting=acting, target=membership)
+    if membership.role == Role.OWNER:
+        _check_keeps_an_owner(target=membership)
+    membership.delete()

@@ -1,0 +1,19 @@
+"""Test settings: the base settings, with what makes tests fast and hermetic."""
+
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import env
+
+# Password hashing is deliberately slow in production; tests need it fast.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# An empty, existing static root keeps WhiteNoise quiet; tests never collect static files.
+STATIC_ROOT = tempfile.mkdtemp(prefix="agentry-static-")
+MEDIA_ROOT = tempfile.mkdtemp(prefix="agentry-media-")

@@ -1,0 +1,31 @@
+"""The URL map. Everything an organization owns lives under /api/v1/orgs/{org_slug}/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core.api.views import ApiRootView, SchemaView, SwaggerView
+from apps.organizations.api.urls import organization_urlpatterns
+
+handler400 = "apps.core.views.bad_request"
+handler403 = "apps.core.views.permission_denied"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"
+
+organization_scoped_patterns = [
+    *organization_urlpatterns,
+]
+
+api_v1_patterns = [
+    path("", ApiRootView.as_view(), name="root"),
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.organizations.api.urls")),
+    path("orgs/<str:org_slug>/", include(organization_scoped_patterns)),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api-auth/", include("rest_framework.urls")),
+]
