@@ -133,7 +133,9 @@ def test_owner_changes_a_role(owner_client, member_of, organization):
     assert put.json()["role"] == "editor"
 
 
-def test_role_change_takes_effect_on_the_next_request(owner_client, client_for, member_of, organization):
+def test_role_change_takes_effect_on_the_next_request(
+    owner_client, client_for, member_of, organization
+):
     admin = member_of(organization, Role.ADMIN)
     admin_client = client_for(admin.user)
     assert admin_client.patch("/api/v1/orgs/acme/", {"name": "A"}).status_code == 200

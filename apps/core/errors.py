@@ -1,6 +1,6 @@
 """The one JSON shape of every API error.
 
-    {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
+{"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
 """
 
 from django.http import JsonResponse

@@ -47,7 +47,7 @@ class _Public(Rule):
 
 
 class _Authenticated(Rule):
-    """Any signed-in caller; used where there is no organization yet (listing mine, creating one)."""
+    """Any signed-in caller: for actions with no organization yet (list mine, create one)."""
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated)
@@ -105,6 +105,9 @@ class DeclaredAccess(BasePermission):
         return getattr(view, "access", {}).get(action_of(request, view))
 
     def has_permission(self, request, view) -> bool:
+        if request.method not in view.allowed_methods:
+            # Let DRF answer 405: nothing can be done through a method the view lacks.
+            return True
         rule = self._rule(request, view)
         return rule is not None and rule.has_permission(request, view)
 

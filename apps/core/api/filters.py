@@ -14,7 +14,9 @@ class StrictOrderingFilter(OrderingFilter):
         if not params:
             return self.get_default_ordering(view)
         requested = [param.strip() for param in params.split(",") if param.strip()]
-        allowed = {name for name, _label in self.get_valid_fields(queryset, view, {"request": request})}
+        allowed = {
+            name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
+        }
         unknown = [term for term in requested if term.lstrip("-") not in allowed]
         if unknown:
             raise ValidationError(

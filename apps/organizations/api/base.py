@@ -9,7 +9,9 @@ from apps.access.api.permissions import DeclaredAccess
 from apps.organizations.models import Membership, Organization
 from apps.organizations.selectors import membership_for_user
 
-UUID_LOOKUP_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+UUID_LOOKUP_REGEX = (
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
 
 
 class OrganizationScopedViewSet(GenericViewSet):

@@ -78,5 +78,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"  Password for every demo login: {DEMO_PASSWORD}")
         for role in Role.values:
-            self.stdout.write(f"  {role:<7} {demo_email(role)}   (organization '{organization.slug}')")
+            self.stdout.write(
+                f"  {role:<7} {demo_email(role)}   (organization '{organization.slug}')"
+            )
         self.stdout.write(f"  staff   {DEMO_ADMIN_EMAIL}   (admin site)")

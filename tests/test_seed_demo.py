@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from apps.organizations.management.commands.seed_demo import DEMO_PASSWORD
+from apps.organizations.models import Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_creates_one_user_per_role_and_prints_logins(capsys):
+    call_command("seed_demo")
+    output = capsys.readouterr().out
+    organization = Organization.objects.get(slug="demo")
+    roles = dict(
+        Membership.objects.filter(organization=organization).values_list("user__email", "role")
+    )
+    assert roles == {
+        "owner@agentry.test": "owner",
+        "admin@agentry.test": "admin",
+        "editor@agentry.test": "editor",
+        "viewer@agentry.test": "viewer",
+    }
+    for email in roles:
+        assert email in output
+        assert authenticate(username=email, password=DEMO_PASSWORD) is not None
+    assert DEMO_PASSWORD in output
+    assert "http://127.0.0.1:8000/" in output
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_is_idempotent_and_repairs_roles(capsys):
+    call_command("seed_demo")
+    Membership.objects.filter(user__email="admin@agentry.test").update(role="viewer")
+    call_command("seed_demo")
+    assert "nothing new to create" in capsys.readouterr().out
+    assert Organization.objects.filter(slug="demo").count() == 1
+    assert Membership.objects.get(user__email="admin@agentry.test").role == "admin"
+
+
+@override_settings(DEBUG=False)
+def test_seed_demo_refuses_in_production():
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo")
+    assert not Organization.objects.filter(slug="demo").exists()
