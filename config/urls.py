@@ -13,6 +13,12 @@ handler500 = "apps.core.views.server_error"
 
 organization_scoped_patterns = [
     *organization_urlpatterns,
+    path("", include("apps.agents.api.urls")),
+    path("", include("apps.conversations.api.urls")),
+    path("", include("apps.knowledge.api.urls")),
+    path("", include("apps.workflows.api.urls")),
+    path("", include("apps.tools.api.urls")),
+    path("", include("apps.finetuning.api.urls")),
 ]
 
 api_v1_patterns = [

@@ -77,3 +77,41 @@ def owner_client(owner, client_for):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker, in a thread of this process, consuming from the configured broker.
+
+    Tasks go through the broker (Redis when REDIS_URL is set, otherwise the
+    in-memory transport) and run against the test database. Poll the database
+    for the results with `wait_for`.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+        ):
+            yield app
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def wait_for():
+    """Poll `predicate` until it is true (or fail after `timeout` seconds)."""
+    import time
+
+    def wait(predicate, timeout=20.0, interval=0.05, message="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(interval)
+        raise AssertionError(f"timed out waiting for {message}")
+
+    return wait

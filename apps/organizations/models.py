@@ -66,3 +66,26 @@ class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
 
     def has_permission(self, permission: str) -> bool:
         return catalog.role_has_permission(self.role, permission)
+
+
+class OrganizationOwnedModel(UUIDPrimaryKeyModel, TimeStampedModel):
+    """Base of every object an organization owns: agents, conversations, jobs, ...
+
+    `organization` is what every query of the API is narrowed by; `created_by`
+    survives the creator's account being deleted (set to null).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="%(app_label)s_%(class)s_set"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]

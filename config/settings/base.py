@@ -53,6 +53,12 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.access",
     "apps.organizations",
+    "apps.tools",
+    "apps.knowledge",
+    "apps.agents",
+    "apps.conversations",
+    "apps.workflows",
+    "apps.finetuning",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +187,19 @@ STORAGES = {
 
 # Bodies above this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+
+# --- Domain limits ---------------------------------------------------------
+
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_ALLOWED_EXTENSIONS = env.list(
+    "KNOWLEDGE_ALLOWED_EXTENSIONS", default=[".txt", ".md", ".csv", ".json"]
+)
+KNOWLEDGE_CHUNK_SIZE = env.int("KNOWLEDGE_CHUNK_SIZE", default=1000)
+KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=200)
+FINETUNING_MAX_UPLOAD_BYTES = env.int("FINETUNING_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+FINETUNING_PROVIDER = env.str("FINETUNING_PROVIDER", default="local")
+# Request bodies with files are streamed to disk past this size; the limits above still apply.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Security --------------------------------------------------------------
 

@@ -2,10 +2,12 @@
 
 from functools import cached_property
 
+from rest_framework import mixins
 from rest_framework.exceptions import NotFound
 from rest_framework.viewsets import GenericViewSet
 
-from apps.access.api.permissions import DeclaredAccess
+from apps.access.api.permissions import DeclaredAccess, Requires
+from apps.access.catalog import permission_name as perm
 from apps.organizations.models import Membership, Organization
 from apps.organizations.selectors import membership_for_user
 
@@ -55,3 +57,38 @@ class OrganizationScopedViewSet(GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request
             return self.queryset
         return self.get_organization_queryset().filter(organization=self.organization)
+
+
+def crud_access(resource: str, **overrides) -> dict:
+    """The usual rules of a viewset over one resource: read, create, update, delete."""
+    read = Requires(perm(resource, "read"))
+    update = Requires(perm(resource, "update"))
+    return {
+        "list": read,
+        "retrieve": read,
+        "create": Requires(perm(resource, "create")),
+        "update": update,
+        "partial_update": update,
+        "destroy": Requires(perm(resource, "delete")),
+        **overrides,
+    }
+
+
+class OrganizationContentViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationScopedViewSet,
+):
+    """CRUD over one kind of object an organization owns.
+
+    Subclasses set `queryset` (used for the schema and as the base of every
+    query), `serializer_class`, `access = crud_access("<resource>")` and write
+    through their app's services in `perform_create` / `perform_update` /
+    `perform_destroy`.
+    """
+
+    def get_organization_queryset(self):
+        return self.queryset.all()

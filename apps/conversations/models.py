@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+
+from apps.organizations.models import OrganizationOwnedModel
+
+
+class Conversation(OrganizationOwnedModel):
+    """A thread of messages between a person and an agent."""
+
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
+
+    def __str__(self):
+        return self.title or str(self.id)
+
+
+class Message(OrganizationOwnedModel):
+    """One turn of a conversation."""
+
+    class Role(models.TextChoices):
+        SYSTEM = "system", "System"
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+        TOOL = "tool", "Tool"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    content = models.TextField(max_length=200_000)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:40]}"

@@ -1,0 +1,60 @@
+from django.db import models
+
+from apps.organizations.models import OrganizationOwnedModel
+
+
+class Workflow(OrganizationOwnedModel):
+    """A named graph of steps, defined in JSON and validated on write.
+
+    definition = {"steps": [{"name": "a", "kind": "transform", "config": {...},
+                             "depends_on": []}, ...]}
+    """
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=4000)
+    definition = models.JSONField(default=dict)
+    is_active = models.BooleanField(default=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="workflows_workflow_unique_name"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class WorkflowRun(OrganizationOwnedModel):
+    """One execution of a workflow: queued -> running -> succeeded / failed / cancelled."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    step_results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    failed_step = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+
+    def __str__(self):
+        return f"{self.workflow} run {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
