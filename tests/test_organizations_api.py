@@ -113,12 +113,18 @@ def test_page_size_defaults_to_50_and_is_capped_at_200(client_for, member_of):
     assert client.get(ORGS, {"page": 99}).status_code == 404
 
 
-def test_member_reads_organization(client_for, member_of, organization):
+def test_member_reads_organization_with_its_member_count(client_for, member_of, organization):
     viewer = member_of(organization, Role.VIEWER)
-    response = client_for(viewer.user).get(org_url("acme"))
+    member_of(organization, Role.OWNER)
+    member_of(organization, Role.EDITOR)
+    client = client_for(viewer.user)
+    response = client.get(org_url("acme"))
     assert response.status_code == 200
     assert response.json()["name"] == "Acme"
     assert response.json()["role"] == "viewer"
+    assert response.json()["member_count"] == 3
+    listed = client.get(ORGS).json()["results"]
+    assert [(o["slug"], o["role"], o["member_count"]) for o in listed] == [("acme", "viewer", 3)]
 
 
 def test_non_member_gets_404_exactly_like_a_missing_organization(
