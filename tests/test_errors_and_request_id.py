@@ -165,3 +165,24 @@ def test_disallowed_host_is_a_json_400_for_api(db):
     response = Client().get("/api/v1/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_deeply_nested_json_is_a_parse_error_not_a_500(owner_client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
+    error = assert_envelope(response, 400, "parse_error")
+    assert "nested too deeply" in error["message"]
+
+
+@pytest.mark.parametrize("depth", [101, 900])
+def test_json_nested_beyond_the_limit_is_refused(owner_client, depth):
+    body = '{"name": "x", "extra": ' + "[" * depth + "]" * depth + "}"
+    response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
+    error = assert_envelope(response, 400, "parse_error")
+    assert "nested" in error["message"]
+
+
+def test_json_within_the_depth_limit_is_accepted(owner_client):
+    body = '{"name": "Deep Enough", "extra": ' + "[" * 98 + "]" * 98 + "}"
+    response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
+    assert response.status_code == 201

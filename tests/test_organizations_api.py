@@ -186,3 +186,30 @@ def test_owner_deletes_organization_with_its_memberships(owner_client, organizat
     assert response.status_code == 204
     assert not Organization.objects.filter(pk=organization.pk).exists()
     assert not Membership.objects.filter(organization_id=organization.pk).exists()
+
+
+def test_deleting_an_organization_removes_its_stored_files(
+    owner_client, organization, other_organization, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    from apps.finetuning.models import FineTuningJob
+
+    mine = FineTuningJob.objects.create(
+        organization=organization,
+        base_model="base",
+        training_file=ContentFile(b'{"messages": []}\n', name="train.jsonl"),
+    )
+    theirs = FineTuningJob.objects.create(
+        organization=other_organization,
+        base_model="base",
+        training_file=ContentFile(b'{"messages": []}\n', name="train.jsonl"),
+    )
+    storage = mine.training_file.storage
+    assert storage.exists(mine.training_file.name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.delete(org_url("acme")).status_code == 204
+
+    assert not storage.exists(mine.training_file.name)
+    assert storage.exists(theirs.training_file.name)

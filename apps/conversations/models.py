@@ -5,7 +5,13 @@ from apps.organizations.models import OrganizationOwnedModel
 
 
 class Conversation(OrganizationOwnedModel):
-    """A thread of messages between a person and an agent."""
+    """A thread of messages between a person and an agent.
+
+    `owner` is the member the conversation belongs to (its creator); it is kept
+    apart from `created_by` so ownership can later be handed over without
+    rewriting history. `updated_at` moves whenever a message is added, so
+    ordering by it lists the most recently active conversations first.
+    """
 
     agent = models.ForeignKey(
         "agents.Agent", on_delete=models.CASCADE, related_name="conversations"
@@ -24,7 +30,10 @@ class Conversation(OrganizationOwnedModel):
 
 
 class Message(OrganizationOwnedModel):
-    """One turn of a conversation."""
+    """One turn of a conversation: who spoke (`role`), what was said, and its token cost.
+
+    `organization` is always the conversation's; services set it from there.
+    """
 
     class Role(models.TextChoices):
         SYSTEM = "system", "System"
@@ -42,6 +51,12 @@ class Message(OrganizationOwnedModel):
 
     class Meta(OrganizationOwnedModel.Meta):
         ordering = ["created_at"]
+        # A conversation's messages are always read in order, one conversation at a time.
+        indexes = [
+            models.Index(
+                fields=["conversation", "created_at"], name="conversations_msg_conv_created"
+            )
+        ]
 
     def __str__(self):
         return f"{self.role}: {self.content[:40]}"

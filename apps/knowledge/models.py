@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -35,15 +37,35 @@ class KnowledgeBase(OrganizationOwnedModel):
             models.UniqueConstraint(
                 fields=["organization", "name"], name="knowledge_knowledgebase_unique_name"
             ),
+            # Each chunk must move past the start of the previous one, or chunking never ends.
+            models.CheckConstraint(
+                condition=models.Q(chunk_overlap__lt=models.F("chunk_size")),
+                name="knowledge_knowledgebase_overlap_below_size",
+                violation_error_message="The chunk overlap must be less than the chunk size.",
+            ),
         ]
 
     def __str__(self):
         return self.name
 
 
+_STORED_EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
+
+
+def stored_extension(filename: str) -> str:
+    """The lower-case extension of `filename` (".txt"), or "" if it has none usable in a path."""
+    _stem, dot, suffix = filename.rpartition(".")
+    extension = f".{suffix.lower()}" if dot else ""
+    return extension if _STORED_EXTENSION.fullmatch(extension) else ""
+
+
 def document_upload_to(document: "Document", filename: str) -> str:
-    # The stored name is ours, not the client's: the client's name is kept in `name`.
-    return f"knowledge/{document.organization_id}/{document.knowledge_base_id}/{document.id}"
+    # The stored name is ours, not the client's (which is kept in `name`); only the
+    # extension is carried over, so the stored file says what type it was accepted as.
+    return (
+        f"knowledge/{document.organization_id}/{document.knowledge_base_id}/"
+        f"{document.id}{stored_extension(filename)}"
+    )
 
 
 class Document(OrganizationOwnedModel):

@@ -6,15 +6,20 @@ above their own, only Owners touch Owners, and an organization always keeps at
 least one Owner.
 """
 
+import logging
+
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.text import slugify
 
 from apps.access.catalog import ROLE_RANK
 from apps.accounts.models import User, normalize_email_address
 from apps.core.exceptions import ConflictError
 
-from .models import Membership, Organization, Role
+from .models import Membership, Organization, OrganizationOwnedModel, Role
+
+logger = logging.getLogger(__name__)
 
 RESERVED_SLUGS = frozenset({"new", "me", "admin", "api", "static", "media"})
 
@@ -75,10 +80,41 @@ def organization_update(
     return organization
 
 
+def _stored_files_of(organization: Organization) -> list[tuple[object, str]]:
+    """(storage, name) of every file that objects of this organization keep in storage."""
+    files = []
+    for model in apps.get_models():
+        if not issubclass(model, OrganizationOwnedModel):
+            continue
+        for field in model._meta.get_fields():
+            if isinstance(field, models.FileField):
+                names = (
+                    model.objects.filter(organization=organization)
+                    .exclude(**{field.name: ""})
+                    .values_list(field.name, flat=True)
+                )
+                files.extend((field.storage, name) for name in names)
+    return files
+
+
 @transaction.atomic
 def organization_delete(*, organization: Organization) -> None:
-    """Delete an organization and everything it owns."""
+    """Delete an organization and everything it owns, stored files included.
+
+    Files are removed only once the deletion has committed, so a rollback
+    never leaves rows pointing at missing files.
+    """
+    files = _stored_files_of(organization)
     organization.delete()
+
+    def remove_files():
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.warning("Could not delete stored file %s", name, exc_info=True)
+
+    transaction.on_commit(remove_files)
 
 
 def _check_may_assign(*, acting: Membership, role: str) -> None:

@@ -42,6 +42,9 @@ class WorkflowRun(OrganizationOwnedModel):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
+    # The workflow's definition when the run started: editing the workflow later
+    # does not change what a queued run executes or how its results read.
+    definition = models.JSONField(default=dict, blank=True)
     input = models.JSONField(default=dict, blank=True)
     output = models.JSONField(null=True, blank=True)
     step_results = models.JSONField(default=dict, blank=True)
@@ -51,6 +54,9 @@ class WorkflowRun(OrganizationOwnedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=255, blank=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        indexes = [models.Index(fields=["workflow", "-created_at"])]
 
     def __str__(self):
         return f"{self.workflow} run {self.id} ({self.status})"

@@ -82,13 +82,11 @@ class OrganizationContentViewSet(
     mixins.DestroyModelMixin,
     OrganizationScopedViewSet,
 ):
-    """CRUD over one kind of object an organization owns.
-
-    Subclasses set `queryset` (used for the schema and as the base of every
-    query), `serializer_class`, `access = crud_access("<resource>")` and write
-    through their app's services in `perform_create` / `perform_update` /
-    `perform_destroy`.
-    """
+    # CRUD over one kind of object an organization owns. Subclasses set `queryset`
+    # (the schema's model and the base of every query), `serializer_class`,
+    # `access = crud_access("<resource>")`, and write through their app's services in
+    # perform_create / perform_update / perform_destroy. (A comment, not a docstring:
+    # the schema would show a docstring as every subclass's description.)
 
     def get_organization_queryset(self):
         return self.queryset.all()

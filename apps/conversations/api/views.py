@@ -1,0 +1,135 @@
+import uuid
+from functools import cached_property
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.exceptions import NotFound
+
+from apps.conversations import selectors, services
+from apps.conversations.models import Conversation, Message
+from apps.organizations.api.base import OrganizationContentViewSet, crud_access
+
+from .filters import ConversationFilter, MessageFilter
+from .serializers import ConversationSerializer, MessageSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List conversations"),
+    create=extend_schema(summary="Start a conversation with an agent (I become its owner)"),
+    retrieve=extend_schema(summary="Read a conversation"),
+    update=extend_schema(summary="Update a conversation"),
+    partial_update=extend_schema(summary="Update a conversation partly"),
+    destroy=extend_schema(summary="Delete a conversation and its messages"),
+)
+@extend_schema(tags=["conversations"])
+class ConversationViewSet(OrganizationContentViewSet):
+    """Conversations between the organization's members and its agents.
+
+    Each carries its owner, `message_count` and `last_message_at`; the list is
+    ordered by most recent activity (`-updated_at`) unless `?ordering=` says otherwise.
+    """
+
+    queryset = Conversation.objects.none()
+    serializer_class = ConversationSerializer
+    filterset_class = ConversationFilter
+    ordering_fields = ("created_at", "updated_at", "title")
+    ordering = ("-updated_at", "-created_at")
+    access = crud_access("conversations")
+
+    def get_organization_queryset(self):
+        return selectors.conversation_list(organization=self.organization)
+
+    def _reload(self, conversation: Conversation) -> Conversation:
+        # Read back through the list query so the response carries the same annotations.
+        return self.get_queryset().get(pk=conversation.pk)
+
+    def perform_create(self, serializer):
+        conversation = services.conversation_create(
+            organization=self.organization,
+            agent=serializer.validated_data["agent"],
+            title=serializer.validated_data.get("title", ""),
+            created_by=self.request.user,
+        )
+        serializer.instance = self._reload(conversation)
+
+    def perform_update(self, serializer):
+        conversation = services.conversation_update(
+            conversation=serializer.instance,
+            title=serializer.validated_data.get("title"),
+            agent=serializer.validated_data.get("agent"),
+        )
+        serializer.instance = self._reload(conversation)
+
+    def perform_destroy(self, instance):
+        services.conversation_delete(conversation=instance)
+
+
+CONVERSATION_ID_PARAMETER = OpenApiParameter(
+    "conversation_id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="Id of the conversation the messages belong to.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List a conversation's messages (oldest first)"),
+    create=extend_schema(summary="Add a message to a conversation"),
+    retrieve=extend_schema(summary="Read a message"),
+    update=extend_schema(summary="Update a message"),
+    partial_update=extend_schema(summary="Update a message partly"),
+    destroy=extend_schema(summary="Delete a message"),
+)
+@extend_schema(tags=["conversations"], parameters=[CONVERSATION_ID_PARAMETER])
+class MessageViewSet(OrganizationContentViewSet):
+    """The messages of one conversation, nested under it in the URL.
+
+    Messages have no permissions of their own: reading them needs
+    `conversations:read`, writing them the matching `conversations:*` action.
+    """
+
+    queryset = Message.objects.none()
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    ordering_fields = ("created_at",)
+    ordering = ("created_at",)
+    access = crud_access("conversations")
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """The conversation named in the URL, looked up once among the organization's."""
+        try:
+            conversation_id = uuid.UUID(self.kwargs["conversation_id"])
+        except ValueError:
+            raise NotFound() from None
+        conversation = Conversation.objects.filter(
+            organization=self.organization, pk=conversation_id
+        ).first()
+        if conversation is None:
+            raise NotFound()
+        return conversation
+
+    def check_permissions(self, request):
+        # Resolve the conversation before the role check, so a conversation of another
+        # organization answers 404 whatever the caller's role, never 403.
+        if request.user and request.user.is_authenticated:
+            _ = self.conversation
+        super().check_permissions(request)
+
+    def get_organization_queryset(self):
+        return selectors.message_list(conversation=self.conversation)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.message_create(
+            conversation=self.conversation,
+            created_by=self.request.user,
+            **serializer.validated_data,
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.message_update(
+            message=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.message_delete(message=instance)

@@ -1,0 +1,31 @@
+"""Reads of knowledge bases, documents and chunks, each narrowed to its owner."""
+
+from django.db.models import Count, QuerySet
+
+from apps.organizations.models import Organization
+
+from .models import Chunk, Document, KnowledgeBase
+
+
+def knowledge_base_list(*, organization: Organization) -> QuerySet[KnowledgeBase]:
+    """The organization's knowledge bases, each annotated with its `document_count`."""
+    return (
+        KnowledgeBase.objects.filter(organization=organization)
+        .select_related("created_by")
+        .annotate(document_count=Count("documents"))
+    )
+
+
+def knowledge_base_get(*, organization: Organization, knowledge_base_id) -> KnowledgeBase | None:
+    """One knowledge base of the organization, or None (a missing and a foreign one alike)."""
+    return KnowledgeBase.objects.filter(organization=organization, pk=knowledge_base_id).first()
+
+
+def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
+    return Document.objects.filter(
+        organization_id=knowledge_base.organization_id, knowledge_base=knowledge_base
+    ).select_related("created_by")
+
+
+def chunk_list(*, document: Document) -> QuerySet[Chunk]:
+    return Chunk.objects.filter(document=document).order_by("index")
