@@ -45,3 +45,30 @@ def test_seed_demo_refuses_in_production():
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo")
     assert not Organization.objects.filter(slug="demo").exists()
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_adds_finished_content_of_each_kind():
+    from apps.agents.models import Agent
+    from apps.conversations.models import Conversation
+    from apps.finetuning.models import FineTuningJob
+    from apps.knowledge.models import Document
+    from apps.workflows.models import WorkflowRun
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # a second run adds nothing
+
+    agent = Agent.objects.get(organization__slug="demo")
+    assert [tool.name for tool in agent.tools.all()] == ["search_handbook"]
+    assert [kb.name for kb in agent.knowledge_bases.all()] == ["Support handbook"]
+    document = Document.objects.get(organization__slug="demo")
+    assert document.status == Document.Status.READY
+    assert document.chunk_count == document.chunks.count() > 1
+    conversation = Conversation.objects.get(organization__slug="demo")
+    assert conversation.messages.count() == 2
+    run = WorkflowRun.objects.get(organization__slug="demo")
+    assert run.status == WorkflowRun.Status.SUCCEEDED
+    assert run.output == {"sign": "Hello Ada, from Acme support"}
+    job = FineTuningJob.objects.get(organization__slug="demo")
+    assert job.status == FineTuningJob.Status.SUCCEEDED
+    assert job.validation_stats["examples"] == 3
