@@ -3,7 +3,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -16,6 +16,16 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _builtin_roles(request):
+    """Transactional tests flush every table, data migrations' rows included: re-seed the roles."""
+    if "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from apps.access.roles import sync_builtin_roles
+
+        sync_builtin_roles()
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +54,7 @@ def other_organization(db):
 def member_of(db):
     """Make a user with `role` in `organization`: member_of(org, "editor") -> Membership."""
 
-    def make(organization, role=Role.VIEWER, **user_fields):
+    def make(organization, role=BuiltinRole.VIEWER, **user_fields):
         return MembershipFactory(
             organization=organization, role=role, user=UserFactory(**user_fields)
         )
@@ -66,7 +76,7 @@ def client_for():
 
 @pytest.fixture
 def owner(organization, member_of):
-    return member_of(organization, Role.OWNER)
+    return member_of(organization, BuiltinRole.OWNER)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 import factory
 
+from apps.access.roles import builtin_role
 from apps.accounts.models import User
-from apps.organizations.models import Membership, Organization, Role
+from apps.organizations.models import BuiltinRole, Membership, Organization
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -30,9 +31,17 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
+    """A membership; `role` may be given as a built-in key ("editor") or a Role."""
+
     class Meta:
         model = Membership
 
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
-    role = Role.VIEWER
+    role = BuiltinRole.VIEWER
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        if isinstance(kwargs.get("role"), str):
+            kwargs["role"] = builtin_role(kwargs["role"])
+        return kwargs

@@ -1,6 +1,7 @@
 import pytest
 
-from apps.organizations.models import Membership, Organization, Role
+from apps.access.roles import builtin_role
+from apps.organizations.models import BuiltinRole, Membership, Organization
 
 from .factories import OrganizationFactory
 
@@ -29,7 +30,7 @@ def test_creator_becomes_owner_and_slug_is_derived_from_name(client_for, member_
     assert body["member_count"] == 1
     created = Organization.objects.get(slug="initech-labs")
     assert str(created.id) == body["id"]
-    assert Membership.objects.get(organization=created, user=user).role == Role.OWNER
+    assert Membership.objects.get(organization=created, user=user).role.key == BuiltinRole.OWNER
 
 
 def test_derived_slug_never_collides(owner_client, organization):
@@ -68,8 +69,8 @@ def test_name_is_required_and_bounded(owner_client):
 
 def test_list_shows_only_my_organizations_with_my_role(client_for, member_of, organization):
     other = OrganizationFactory(slug="other")
-    membership = member_of(organization, Role.EDITOR)
-    member_of(other, Role.OWNER)
+    membership = member_of(organization, BuiltinRole.EDITOR)
+    member_of(other, BuiltinRole.OWNER)
 
     response = client_for(membership.user).get(ORGS)
     assert response.status_code == 200
@@ -79,10 +80,12 @@ def test_list_shows_only_my_organizations_with_my_role(client_for, member_of, or
 
 
 def test_list_filters_and_orders(client_for, member_of):
-    user = member_of(OrganizationFactory(name="Zeta", slug="zeta"), Role.OWNER).user
+    user = member_of(OrganizationFactory(name="Zeta", slug="zeta"), BuiltinRole.OWNER).user
     for name, slug in (("Alpha", "alpha"), ("Beta", "beta")):
         Membership.objects.create(
-            organization=OrganizationFactory(name=name, slug=slug), user=user, role=Role.VIEWER
+            organization=OrganizationFactory(name=name, slug=slug),
+            user=user,
+            role=builtin_role(BuiltinRole.VIEWER),
         )
     client = client_for(user)
 
@@ -100,9 +103,9 @@ def test_unknown_ordering_field_is_refused(owner_client):
 
 
 def test_page_size_defaults_to_50_and_is_capped_at_200(client_for, member_of):
-    user = member_of(OrganizationFactory(), Role.OWNER).user
+    user = member_of(OrganizationFactory(), BuiltinRole.OWNER).user
     Membership.objects.bulk_create(
-        Membership(organization=org, user=user, role=Role.VIEWER)
+        Membership(organization=org, user=user, role=builtin_role(BuiltinRole.VIEWER))
         for org in OrganizationFactory.create_batch(210)
     )
     client = client_for(user)
@@ -114,9 +117,9 @@ def test_page_size_defaults_to_50_and_is_capped_at_200(client_for, member_of):
 
 
 def test_member_reads_organization_with_its_member_count(client_for, member_of, organization):
-    viewer = member_of(organization, Role.VIEWER)
-    member_of(organization, Role.OWNER)
-    member_of(organization, Role.EDITOR)
+    viewer = member_of(organization, BuiltinRole.VIEWER)
+    member_of(organization, BuiltinRole.OWNER)
+    member_of(organization, BuiltinRole.EDITOR)
     client = client_for(viewer.user)
     response = client.get(org_url("acme"))
     assert response.status_code == 200
@@ -130,7 +133,7 @@ def test_member_reads_organization_with_its_member_count(client_for, member_of, 
 def test_non_member_gets_404_exactly_like_a_missing_organization(
     client_for, member_of, organization, other_organization
 ):
-    outsider = member_of(other_organization, Role.OWNER).user
+    outsider = member_of(other_organization, BuiltinRole.OWNER).user
     client = client_for(outsider)
     for method in ("get", "patch", "put", "delete"):
         forbidden = getattr(client, method)(org_url("acme"), {"name": "Hacked"})
@@ -181,7 +184,7 @@ def test_only_owner_deletes_organization(client_for, member_of, organization, ro
 
 
 def test_owner_deletes_organization_with_its_memberships(owner_client, organization, member_of):
-    member_of(organization, Role.VIEWER)
+    member_of(organization, BuiltinRole.VIEWER)
     response = owner_client.delete(org_url("acme"))
     assert response.status_code == 204
     assert not Organization.objects.filter(pk=organization.pk).exists()

@@ -3,6 +3,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from apps.access.roles import builtin_role
 from apps.organizations.management.commands.seed_demo import DEMO_PASSWORD
 from apps.organizations.models import Membership, Organization
 
@@ -15,7 +16,7 @@ def test_seed_demo_creates_one_user_per_role_and_prints_logins(capsys):
     output = capsys.readouterr().out
     organization = Organization.objects.get(slug="demo")
     roles = dict(
-        Membership.objects.filter(organization=organization).values_list("user__email", "role")
+        Membership.objects.filter(organization=organization).values_list("user__email", "role__key")
     )
     assert roles == {
         "owner@agentry.test": "owner",
@@ -33,11 +34,11 @@ def test_seed_demo_creates_one_user_per_role_and_prints_logins(capsys):
 @override_settings(DEBUG=True)
 def test_seed_demo_is_idempotent_and_repairs_roles(capsys):
     call_command("seed_demo")
-    Membership.objects.filter(user__email="admin@agentry.test").update(role="viewer")
+    Membership.objects.filter(user__email="admin@agentry.test").update(role=builtin_role("viewer"))
     call_command("seed_demo")
     assert "nothing new to create" in capsys.readouterr().out
     assert Organization.objects.filter(slug="demo").count() == 1
-    assert Membership.objects.get(user__email="admin@agentry.test").role == "admin"
+    assert Membership.objects.get(user__email="admin@agentry.test").role.key == "admin"
 
 
 @override_settings(DEBUG=False)

@@ -32,6 +32,68 @@ CONTENT_RESOURCES: Final = (
 )
 
 
+# Resources whose single objects can be shared with a user or a role (django-guardian grants).
+GRANTABLE_RESOURCES: Final = ("agents", "knowledge_bases", "workflows", "tools")
+
+# The model whose content type carries each resource's permissions, so that
+# `user.has_perm("agents.agents:update", agent)` and guardian's per-object rows work.
+RESOURCE_MODELS: Final = {
+    "organization": "organizations.Organization",
+    "members": "organizations.Membership",
+    "agents": "agents.Agent",
+    "conversations": "conversations.Conversation",
+    "knowledge_bases": "knowledge.KnowledgeBase",
+    "workflows": "workflows.Workflow",
+    "tools": "tools.Tool",
+    "finetuning_jobs": "finetuning.FineTuningJob",
+    "api_keys": "access.PlatformResource",
+    "audit_logs": "access.PlatformResource",
+}
+
+ACTION_DESCRIPTIONS: Final = {
+    "create": "Can create {}",
+    "read": "Can read {}",
+    "update": "Can update {}",
+    "delete": "Can delete {}",
+    "manage": "Can manage (and share) {}",
+}
+
+
+def model_permissions(*resources: str) -> list[tuple[str, str]]:
+    """`Meta.permissions` of the model that carries these resources' permissions."""
+    return [
+        (
+            permission_name(resource, action),
+            ACTION_DESCRIPTIONS[action].format(resource.replace("_", " ")),
+        )
+        for resource in resources
+        for action in ACTIONS
+    ]
+
+
+def resource_of(permission: str) -> str:
+    return permission.partition(":")[0]
+
+
+def action_of(permission: str) -> str:
+    return permission.partition(":")[2]
+
+
+def django_permission_name(permission: str) -> str:
+    """The `app_label.codename` form Django's `has_perm` takes."""
+    app_label = RESOURCE_MODELS[resource_of(permission)].partition(".")[0]
+    return f"{app_label}.{permission}"
+
+
+def expand(permissions) -> frozenset[str]:
+    """Permissions with what `manage` implies spelled out."""
+    expanded = set(permissions)
+    for permission in permissions:
+        if action_of(permission) == MANAGE:
+            expanded.update(permission_name(resource_of(permission), a) for a in ACTIONS)
+    return frozenset(expanded)
+
+
 def permission_name(resource: str, action: str) -> str:
     if resource not in RESOURCES:
         raise ValueError(f"Unknown resource {resource!r}")

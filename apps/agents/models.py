@@ -3,6 +3,8 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from apps.access import catalog
+from apps.access.models import RoleGrantBase, UserGrantBase
 from apps.organizations.models import OrganizationOwnedModel
 
 
@@ -29,6 +31,7 @@ class Agent(OrganizationOwnedModel):
     is_active = models.BooleanField(default=True)
 
     class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("agents")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="agents_agent_unique_name"
@@ -37,3 +40,15 @@ class Agent(OrganizationOwnedModel):
 
     def __str__(self):
         return self.name
+
+
+class AgentUserGrant(UserGrantBase):
+    """An action on one agent granted to one member."""
+
+    content_object = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="user_grants")
+
+
+class AgentRoleGrant(RoleGrantBase):
+    """An action on one agent granted to every member holding a role."""
+
+    content_object = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="role_grants")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from apps.access import catalog
 from apps.organizations.models import OrganizationOwnedModel
 
 
@@ -24,6 +25,9 @@ class Conversation(OrganizationOwnedModel):
         blank=True,
         related_name="conversations",
     )
+
+    class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("conversations")
 
     def __str__(self):
         return self.title or str(self.id)

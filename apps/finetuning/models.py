@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.access import catalog
 from apps.organizations.models import OrganizationOwnedModel
 
 
@@ -33,6 +34,9 @@ class FineTuningJob(OrganizationOwnedModel):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("finetuning_jobs")
 
     def __str__(self):
         return f"{self.base_model} fine-tuning {self.id} ({self.status})"

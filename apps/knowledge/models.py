@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from apps.access import catalog
+from apps.access.models import RoleGrantBase, UserGrantBase
 from apps.core.models import UUIDPrimaryKeyModel
 from apps.organizations.models import OrganizationOwnedModel
 
@@ -33,6 +35,7 @@ class KnowledgeBase(OrganizationOwnedModel):
     )
 
     class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("knowledge_bases")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="knowledge_knowledgebase_unique_name"
@@ -118,3 +121,19 @@ class Chunk(UUIDPrimaryKeyModel):
 
     def __str__(self):
         return f"{self.document} #{self.index}"
+
+
+class KnowledgeBaseUserGrant(UserGrantBase):
+    """An action on one knowledgebase granted to one member."""
+
+    content_object = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="user_grants"
+    )
+
+
+class KnowledgeBaseRoleGrant(RoleGrantBase):
+    """An action on one knowledgebase granted to every member holding a role."""
+
+    content_object = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="role_grants"
+    )

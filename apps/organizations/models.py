@@ -6,8 +6,8 @@ from apps.access import catalog
 from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
 
 
-class Role(models.TextChoices):
-    """The built-in roles, as written in the API."""
+class BuiltinRole(models.TextChoices):
+    """The keys of the built-in roles, as written in the API."""
 
     OWNER = catalog.OWNER, "Owner"
     ADMIN = catalog.ADMIN, "Admin"
@@ -32,13 +32,18 @@ class Organization(UUIDPrimaryKeyModel, TimeStampedModel):
 
     class Meta:
         ordering = ["name", "slug"]
+        permissions = catalog.model_permissions("organization")
 
     def __str__(self):
         return self.slug
 
 
 class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
-    """A user's place in an organization: exactly one role there."""
+    """A user's place in an organization: exactly one role there.
+
+    The role is a built-in one (owner, admin, editor, viewer) or one of the
+    organization's custom roles; its Django group holds the permissions.
+    """
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
@@ -46,7 +51,7 @@ class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    role = models.ForeignKey("access.Role", on_delete=models.PROTECT, related_name="memberships")
 
     class Meta:
         ordering = ["created_at"]
@@ -55,17 +60,14 @@ class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
                 fields=["organization", "user"], name="organizations_membership_unique_user"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "role"])]
+        permissions = catalog.model_permissions("members")
 
     def __str__(self):
-        return f"{self.user} in {self.organization} as {self.role}"
+        return f"{self.user} in {self.organization} as {self.role.key}"
 
     @property
     def is_owner(self) -> bool:
-        return self.role == Role.OWNER
-
-    def has_permission(self, permission: str) -> bool:
-        return catalog.role_has_permission(self.role, permission)
+        return self.role.is_owner
 
 
 class OrganizationOwnedModel(UUIDPrimaryKeyModel, TimeStampedModel):

@@ -7,7 +7,9 @@ from .models import Membership, Organization
 
 def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
     """The organizations `user` belongs to, each annotated with the user's role there."""
-    my_role = Membership.objects.filter(organization=OuterRef("pk"), user=user).values("role")[:1]
+    my_role = Membership.objects.filter(organization=OuterRef("pk"), user=user).values("role__key")[
+        :1
+    ]
     # Filtering through a subquery, not a join, so the count sees every membership.
     mine = Membership.objects.filter(user=user).values("organization_id")
     return (
@@ -17,23 +19,5 @@ def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
     )
 
 
-def membership_for_user(*, user: User, organization_slug: str) -> Membership | None:
-    """The user's membership in the organization with this slug, or None.
-
-    A missing organization and one the user does not belong to look the same.
-    """
-    if not user.is_authenticated:
-        return None
-    return (
-        Membership.objects.select_related("organization")
-        .filter(user=user, organization__slug=organization_slug)
-        .first()
-    )
-
-
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
-    return Membership.objects.filter(organization=organization).select_related("user")
-
-
-def owner_count(*, organization: Organization) -> int:
-    return Membership.objects.filter(organization=organization, role="owner").count()
+    return Membership.objects.filter(organization=organization).select_related("user", "role")

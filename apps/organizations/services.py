@@ -13,11 +13,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.text import slugify
 
-from apps.access.catalog import ROLE_RANK
+from apps.access.grants import grants_revoke_for_member
+from apps.access.models import Role
+from apps.access.policy import role_permissions
+from apps.access.roles import builtin_role
 from apps.accounts.models import User, normalize_email_address
 from apps.core.exceptions import ConflictError
 
-from .models import Membership, Organization, OrganizationOwnedModel, Role
+from .models import BuiltinRole, Membership, Organization, OrganizationOwnedModel
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,9 @@ def organization_create(*, name: str, created_by: User, slug: str | None = None)
     organization = Organization(name=name, slug=slug)
     _full_clean(organization)
     organization.save()
-    Membership.objects.create(organization=organization, user=created_by, role=Role.OWNER)
+    Membership.objects.create(
+        organization=organization, user=created_by, role=builtin_role(BuiltinRole.OWNER)
+    )
     return organization
 
 
@@ -117,32 +122,50 @@ def organization_delete(*, organization: Organization) -> None:
     transaction.on_commit(remove_files)
 
 
-def _check_may_assign(*, acting: Membership, role: str) -> None:
-    if ROLE_RANK[role] > ROLE_RANK[acting.role]:
-        raise PermissionDenied(f"You cannot give a role above your own ({acting.role}).")
+def _check_may_assign(*, acting: Membership, role: Role) -> None:
+    """Nobody gives a role holding a permission they do not hold themselves."""
+    beyond = role_permissions(role) - role_permissions(acting.role)
+    if beyond:
+        raise PermissionDenied(
+            f"You cannot give the role '{role.key}': it holds permissions you do not "
+            f"({', '.join(sorted(beyond))})."
+        )
 
 
 def _check_may_act_on(*, acting: Membership, target: Membership) -> None:
-    if target.role == Role.OWNER and acting.role != Role.OWNER:
+    """Only an Owner changes or removes an Owner; nobody acts on a role above their own."""
+    if target.is_owner and not acting.is_owner:
         raise PermissionDenied("Only an Owner can change or remove an Owner.")
+    if role_permissions(target.role) - role_permissions(acting.role):
+        raise PermissionDenied("You cannot change a member whose role holds more than yours.")
 
 
 def _check_keeps_an_owner(*, target: Membership) -> None:
     """Refuse to take away the last Owner; locks the Owners so two requests cannot race."""
     owners = list(
         Membership.objects.select_for_update()
-        .filter(organization_id=target.organization_id, role=Role.OWNER)
+        .filter(
+            organization_id=target.organization_id,
+            role__key=BuiltinRole.OWNER,
+            role__organization__isnull=True,
+        )
         .values_list("pk", flat=True)
     )
     if target.pk in owners and len(owners) == 1:
         raise LastOwnerError()
 
 
+def _check_role_belongs(*, organization: Organization, role: Role) -> None:
+    if not (role.is_builtin or role.organization_id == organization.pk):
+        raise ValidationError({"role": ["This role does not exist in this organization."]})
+
+
 @transaction.atomic
 def membership_add(
-    *, organization: Organization, email: str, role: str, acting: Membership
+    *, organization: Organization, email: str, role: Role, acting: Membership
 ) -> Membership:
-    """Add an existing user to an organization with a role no higher than the actor's."""
+    """Add an existing user to an organization with a role no wider than the actor's."""
+    _check_role_belongs(organization=organization, role=role)
     _check_may_assign(acting=acting, role=role)
     user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
     if user is None:
@@ -153,13 +176,14 @@ def membership_add(
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str, acting: Membership) -> Membership:
+def membership_change_role(*, membership: Membership, role: Role, acting: Membership) -> Membership:
     """Give a member another role; Owners are changed only by Owners."""
-    if role == membership.role:
+    _check_role_belongs(organization=membership.organization, role=role)
+    if role.pk == membership.role_id:
         return membership
     _check_may_act_on(acting=acting, target=membership)
     _check_may_assign(acting=acting, role=role)
-    if membership.role == Role.OWNER:
+    if membership.is_owner:
         _check_keeps_an_owner(target=membership)
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
@@ -168,9 +192,13 @@ def membership_change_role(*, membership: Membership, role: str, acting: Members
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, acting: Membership) -> None:
-    """Remove a member (or let one leave); the last Owner can do neither."""
+    """Remove a member (or let one leave), with every object grant they held there.
+
+    The last Owner can do neither.
+    """
     if membership.pk != acting.pk:
         _check_may_act_on(acting=acting, target=membership)
-    if membership.role == Role.OWNER:
+    if membership.is_owner:
         _check_keeps_an_owner(target=membership)
+    grants_revoke_for_member(user=membership.user, organization=membership.organization)
     membership.delete()

@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from apps.access import catalog
+from apps.access.models import RoleGrantBase, UserGrantBase
 from apps.organizations.models import OrganizationOwnedModel
 
 from .validators import validate_json_object, validate_parameters_schema
@@ -42,6 +44,7 @@ class Tool(OrganizationOwnedModel):
     credentials = models.JSONField(default=dict, blank=True)
 
     class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("tools")
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="tools_tool_unique_name"),
         ]
@@ -69,3 +72,15 @@ class Tool(OrganizationOwnedModel):
     @property
     def has_credentials(self) -> bool:
         return bool(self.credentials)
+
+
+class ToolUserGrant(UserGrantBase):
+    """An action on one tool granted to one member."""
+
+    content_object = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="user_grants")
+
+
+class ToolRoleGrant(RoleGrantBase):
+    """An action on one tool granted to every member holding a role."""
+
+    content_object = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="role_grants")

@@ -1,5 +1,7 @@
 from django.db import models
 
+from apps.access import catalog
+from apps.access.models import RoleGrantBase, UserGrantBase
 from apps.organizations.models import OrganizationOwnedModel
 
 
@@ -16,6 +18,7 @@ class Workflow(OrganizationOwnedModel):
     is_active = models.BooleanField(default=True)
 
     class Meta(OrganizationOwnedModel.Meta):
+        permissions = catalog.model_permissions("workflows")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="workflows_workflow_unique_name"
@@ -64,3 +67,19 @@ class WorkflowRun(OrganizationOwnedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED_STATUSES
+
+
+class WorkflowUserGrant(UserGrantBase):
+    """An action on one workflow granted to one member."""
+
+    content_object = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="user_grants"
+    )
+
+
+class WorkflowRoleGrant(RoleGrantBase):
+    """An action on one workflow granted to every member holding a role."""
+
+    content_object = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="role_grants"
+    )

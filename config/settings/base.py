@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "guardian",
     "apps.core",
     "apps.accounts",
     "apps.access",
@@ -157,6 +158,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Organization roles and object grants (django-guardian rows), for user.has_perm(perm, obj).
+    "apps.access.backends.OrganizationPermissionBackend",
+]
+# guardian's anonymous user is not needed: anonymous callers get nothing.
+ANONYMOUS_USER_NAME = None
+# guardian.W001 asks for its own backend; ours reads guardian's rows through memberships instead.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 LOGIN_URL = "rest_framework:login"
 LOGIN_REDIRECT_URL = "/api/v1/"
 
@@ -257,7 +267,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": "apps.organizations.models.Role",
+        "RoleEnum": "apps.organizations.models.BuiltinRole",
         "ToolKindEnum": "apps.tools.models.Tool.Kind",
     },
 }

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from apps.agents import services
 from apps.agents.models import Agent
 from apps.knowledge.models import KnowledgeBase
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 from apps.tools.models import Tool
 
 from ..factories import OrganizationFactory
@@ -27,12 +27,12 @@ def agent_url(agent, slug="acme"):
 
 @pytest.fixture
 def editor_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.EDITOR).user)
+    return client_for(member_of(organization, BuiltinRole.EDITOR).user)
 
 
 @pytest.fixture
 def viewer_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.VIEWER).user)
+    return client_for(member_of(organization, BuiltinRole.VIEWER).user)
 
 
 @pytest.fixture
@@ -404,7 +404,7 @@ def test_agent_list_queries_are_constant(
         KnowledgeBase.objects.create(organization=organization, name=f"KB {n}") for n in range(2)
     ]
     AgentFactory.create_batch(rows, organization=organization, tools=tools, knowledge_bases=bases)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = owner_client.get(agents_url(), {"page_size": 200})
     results = response.json()["results"]
     assert len(results) == rows

@@ -2,7 +2,7 @@ import pytest
 
 from apps.agents.models import Agent
 from apps.conversations.models import Conversation, Message
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def conversation(agent, make_conversation):
 
 @pytest.fixture
 def other_conversation(other_agent, other_organization, member_of):
-    user = member_of(other_organization, Role.OWNER).user
+    user = member_of(other_organization, BuiltinRole.OWNER).user
     return Conversation.objects.create(
         organization=other_organization,
         agent=other_agent,
@@ -75,9 +75,9 @@ def make_message():
 
 @pytest.fixture
 def viewer_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.VIEWER).user)
+    return client_for(member_of(organization, BuiltinRole.VIEWER).user)
 
 
 @pytest.fixture
 def editor_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.EDITOR).user)
+    return client_for(member_of(organization, BuiltinRole.EDITOR).user)

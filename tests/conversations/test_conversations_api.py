@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from apps.conversations.models import Conversation, Message
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .paths import conversation_url, conversations_url
 
@@ -37,8 +37,8 @@ def test_title_is_optional(owner_client, agent):
 
 
 def test_owner_cannot_be_set_by_the_client(client_for, member_of, organization, agent):
-    editor = member_of(organization, Role.EDITOR).user
-    someone_else = member_of(organization, Role.VIEWER).user
+    editor = member_of(organization, BuiltinRole.EDITOR).user
+    someone_else = member_of(organization, BuiltinRole.VIEWER).user
     response = client_for(editor).post(
         conversations_url(), {"agent": str(agent.pk), "owner": str(someone_else.pk)}
     )
@@ -111,7 +111,7 @@ def test_list_filters_by_agent_owner_title_and_creation_time(
     owner_client, owner, organization, member_of, agent, make_agent, make_conversation
 ):
     second_agent = make_agent(organization, name="Sales bot")
-    colleague = member_of(organization, Role.EDITOR).user
+    colleague = member_of(organization, BuiltinRole.EDITOR).user
     refund = make_conversation(agent, title="Refund please")
     sales = make_conversation(second_agent, title="Pricing question")
     mine_later = make_conversation(agent, title="Another REFUND", owner_user=colleague)
@@ -303,7 +303,7 @@ def test_another_organizations_conversation_is_404(owner_client, other_conversat
 def test_non_member_gets_404_for_the_organizations_conversations(
     client_for, member_of, other_organization, conversation
 ):
-    outsider = client_for(member_of(other_organization, Role.OWNER).user)
+    outsider = client_for(member_of(other_organization, BuiltinRole.OWNER).user)
     assert outsider.get(conversations_url()).status_code == 404
     assert outsider.get(conversation_url(conversation)).status_code == 404
 
@@ -316,7 +316,7 @@ def test_conversation_list_queries_are_constant(
         conv = make_conversation(agent, title=f"Conversation {index}")
         make_message(conv)
         make_message(conv, role=Message.Role.ASSISTANT)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = owner_client.get(conversations_url(), {"page_size": 200})
     results = response.json()["results"]
     assert len(results) == rows

@@ -14,7 +14,7 @@ from apps.finetuning.providers import (
     unregister_provider,
 )
 from apps.finetuning.tasks import run_finetuning_job
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .conftest import GOOD, VALID_FILE, VALID_STATS, job_url, jobs_url, jsonl, upload
 from .factories import FineTuningJobFactory
@@ -212,7 +212,7 @@ def test_cancel_while_queued_wins_and_the_task_then_does_nothing(
 def test_cancel_during_validation_stops_the_run_before_training(
     create_job, finished_signals, monkeypatch, member_of, organization
 ):
-    editor = member_of(organization, Role.EDITOR).user
+    editor = member_of(organization, BuiltinRole.EDITOR).user
     real_validate = services.validate_training_file
 
     def validate_then_get_cancelled(stream):
@@ -231,7 +231,7 @@ def test_cancel_during_validation_stops_the_run_before_training(
 def test_cancel_during_training_wins_over_the_provider_result(
     create_job, finished_signals, provider, member_of, organization
 ):
-    editor = member_of(organization, Role.EDITOR).user
+    editor = member_of(organization, BuiltinRole.EDITOR).user
 
     class Slow(FineTuningProvider):
         name = "slow"
@@ -281,7 +281,7 @@ def test_a_run_of_a_deleted_job_does_nothing(organization, finished_signals):
 def test_jobs_run_through_the_real_worker(
     celery_worker, wait_for, organization, member_of, client_for, finished_signals
 ):
-    client = client_for(member_of(organization, Role.EDITOR).user)
+    client = client_for(member_of(organization, BuiltinRole.EDITOR).user)
     bodies = {}
     for name, content in (("good", VALID_FILE), ("bad", jsonl(GOOD, GOOD, "{oops", GOOD))):
         response = client.post(

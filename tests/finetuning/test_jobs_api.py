@@ -5,7 +5,7 @@ import json
 import pytest
 
 from apps.finetuning.models import FineTuningJob
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .conftest import GOOD, VALID_FILE, job_url, jobs_url, jsonl, upload
 from .factories import FineTuningJobFactory
@@ -288,14 +288,14 @@ def test_every_bad_field_is_reported_at_once(owner_client, nothing_stored):
 
 
 def test_viewer_cannot_create_a_job(client_for, member_of, organization, nothing_stored):
-    client = client_for(member_of(organization, Role.VIEWER).user)
+    client = client_for(member_of(organization, BuiltinRole.VIEWER).user)
     response = post_job(client)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 
 
 def test_editor_creates_a_job(client_for, member_of, organization):
-    client = client_for(member_of(organization, Role.EDITOR).user)
+    client = client_for(member_of(organization, BuiltinRole.EDITOR).user)
     assert post_job(client).status_code == 201
 
 
@@ -307,7 +307,7 @@ def test_anonymous_caller_cannot_list_or_create(api_client, organization, nothin
 def test_non_member_cannot_create_in_another_organization(
     client_for, member_of, organization, other_organization, nothing_stored
 ):
-    outsider = client_for(member_of(other_organization, Role.OWNER).user)
+    outsider = client_for(member_of(other_organization, BuiltinRole.OWNER).user)
     response = post_job(outsider)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -359,7 +359,7 @@ def test_list_orders_by_created_at_and_status(owner_client, organization):
 
 def test_viewer_reads_jobs(client_for, member_of, organization):
     job = FineTuningJobFactory(organization=organization)
-    client = client_for(member_of(organization, Role.VIEWER).user)
+    client = client_for(member_of(organization, BuiltinRole.VIEWER).user)
     assert client.get(jobs_url()).json()["count"] == 1
     body = client.get(job_url(job)).json()
     assert body["id"] == str(job.pk)
@@ -370,10 +370,10 @@ def test_viewer_reads_jobs(client_for, member_of, organization):
 def test_list_queries_are_constant(
     owner_client, organization, member_of, rows, django_assert_max_num_queries
 ):
-    creators = [member_of(organization, Role.EDITOR).user for _ in range(3)]
+    creators = [member_of(organization, BuiltinRole.EDITOR).user for _ in range(3)]
     for index in range(rows):
         FineTuningJobFactory(organization=organization, created_by=creators[index % 3])
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = owner_client.get(jobs_url(), {"page_size": 200})
     assert len(response.json()["results"]) == rows
 
@@ -434,7 +434,9 @@ def test_cancel_a_finished_job_is_a_conflict(owner_client, organization, finishe
     assert finished_signals == []
 
 
-@pytest.mark.parametrize(("role", "expected"), [(Role.EDITOR, 200), (Role.VIEWER, 403)])
+@pytest.mark.parametrize(
+    ("role", "expected"), [(BuiltinRole.EDITOR, 200), (BuiltinRole.VIEWER, 403)]
+)
 def test_cancel_needs_the_update_permission(client_for, member_of, organization, role, expected):
     job = FineTuningJobFactory(organization=organization)
     client = client_for(member_of(organization, role).user)
@@ -485,7 +487,9 @@ def test_cancel_then_delete(
     assert stored_files() == []
 
 
-@pytest.mark.parametrize(("role", "expected"), [(Role.EDITOR, 204), (Role.VIEWER, 403)])
+@pytest.mark.parametrize(
+    ("role", "expected"), [(BuiltinRole.EDITOR, 204), (BuiltinRole.VIEWER, 403)]
+)
 def test_delete_needs_the_delete_permission(client_for, member_of, organization, role, expected):
     job = FineTuningJobFactory(organization=organization, status=Status.SUCCEEDED)
     client = client_for(member_of(organization, role).user)

@@ -4,7 +4,7 @@ import pytest
 
 from apps.core.signals import job_finished
 from apps.knowledge.models import Document
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .factories import KnowledgeBaseFactory
 from .helpers import documents_url, upload_file
@@ -33,12 +33,12 @@ def stored_files(media_root):
 
 @pytest.fixture
 def editor_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.EDITOR).user)
+    return client_for(member_of(organization, BuiltinRole.EDITOR).user)
 
 
 @pytest.fixture
 def viewer_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.VIEWER).user)
+    return client_for(member_of(organization, BuiltinRole.VIEWER).user)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.db import transaction
 from apps.knowledge import services
 from apps.knowledge.models import Chunk, Document
 from apps.organizations import services as organization_services
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .factories import DocumentFactory, KnowledgeBaseFactory
 from .helpers import document_url, documents_url, upload_file
@@ -307,7 +307,7 @@ def test_a_missing_knowledge_base_is_not_found(owner_client, knowledge_base):
 
 
 def test_non_members_are_kept_out(client_for, member_of, other_organization, knowledge_base):
-    outsider = client_for(member_of(other_organization, Role.OWNER).user)
+    outsider = client_for(member_of(other_organization, BuiltinRole.OWNER).user)
     response = outsider.post(
         documents_url(knowledge_base),
         {"file": upload_file("notes.txt", b"Hello")},

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 
 from .factories import DocumentFactory, KnowledgeBaseFactory
 from .helpers import knowledge_base_url, knowledge_bases_url
@@ -218,7 +218,7 @@ def test_another_organizations_knowledge_base_is_not_found(
 def test_non_members_and_anonymous_callers_are_kept_out(
     client_for, member_of, other_organization, api_client, knowledge_base
 ):
-    outsider = client_for(member_of(other_organization, Role.OWNER).user)
+    outsider = client_for(member_of(other_organization, BuiltinRole.OWNER).user)
     assert outsider.get(knowledge_bases_url()).status_code == 404
     assert outsider.get(knowledge_base_url(knowledge_base)).status_code == 404
     assert api_client.get(knowledge_bases_url()).status_code == 403

@@ -1,18 +1,18 @@
 import pytest
 
 from apps.core.signals import job_finished
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 from apps.workflows.models import WorkflowRun
 
 
 @pytest.fixture
 def editor_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.EDITOR).user)
+    return client_for(member_of(organization, BuiltinRole.EDITOR).user)
 
 
 @pytest.fixture
 def viewer_client(organization, member_of, client_for):
-    return client_for(member_of(organization, Role.VIEWER).user)
+    return client_for(member_of(organization, BuiltinRole.VIEWER).user)
 
 
 @pytest.fixture

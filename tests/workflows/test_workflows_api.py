@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.organizations.models import Role
+from apps.organizations.models import BuiltinRole
 from apps.workflows.models import Workflow, WorkflowRun
 
 from .factories import WorkflowFactory, WorkflowRunFactory, definition, step
@@ -140,7 +140,7 @@ def test_another_organizations_workflow_is_not_found(owner_client, other_organiz
 
 
 def test_non_member_gets_404(client_for, member_of, other_organization, organization):
-    outsider = member_of(other_organization, Role.OWNER).user
+    outsider = member_of(other_organization, BuiltinRole.OWNER).user
     assert client_for(outsider).get(WORKFLOWS).status_code == 404
 
 
@@ -208,9 +208,9 @@ def test_delete_is_refused_while_a_run_is_active(owner_client, organization, sta
 def test_workflow_list_queries_are_constant(
     owner_client, organization, member_of, rows, django_assert_max_num_queries
 ):
-    creators = [member_of(organization, Role.EDITOR).user for _ in range(3)]
+    creators = [member_of(organization, BuiltinRole.EDITOR).user for _ in range(3)]
     for index in range(rows):
         WorkflowFactory(organization=organization, created_by=creators[index % 3])
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = owner_client.get(WORKFLOWS, {"page_size": 200})
     assert len(response.json()["results"]) == rows

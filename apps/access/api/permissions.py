@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 from rest_framework.permissions import BasePermission
 
-from apps.access.catalog import role_has_permission
-
 
 class DenyAll(BasePermission):
     """The default for views that declare nothing: nobody may do anything."""
@@ -67,27 +65,43 @@ class Requires(Rule):
     """A permission in the organization named by the URL.
 
     The caller must be a member (otherwise the organization does not exist for
-    them: 404) whose role holds `permission` (otherwise 403). `or_object` is a
-    policy that may allow the action on one object without the permission,
-    such as a member leaving an organization by deleting their own membership.
+    them: 404). They pass if their role holds `permission`, or, for an object
+    that can be shared, if it was granted to them or their role on that object
+    (for a nested view: on the parent object in the URL). Otherwise 403.
+
+    `or_object` may allow the action on one object without the permission (a
+    member leaving by deleting their own membership); `policy` is a further
+    condition on the object when the permission is held (a conversation is
+    deleted by its owner, or by someone who manages conversations).
     """
 
     permission: str
     or_object: ObjectPolicy | None = None
+    policy: ObjectPolicy | None = None
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        membership = view.membership  # resolving it answers 404 to non-members
-        if role_has_permission(membership.role, self.permission):
+        access = view.member_access  # resolving it answers 404 to non-members
+        if access.has(self.permission):
             return True
-        # Without the permission, only an object policy can still allow it.
+        parent = view.permission_parent()
+        if parent is not None:
+            return access.has_on(parent, self.permission)
+        if view.shares_objects() and (view.action == "list" or view.action_targets_object()):
+            # The list is narrowed to granted objects; a single object is checked below.
+            return True
         return self.or_object is not None and view.action_targets_object()
 
     def has_object_permission(self, request, view, obj) -> bool:
-        if role_has_permission(view.membership.role, self.permission):
-            return True
-        return self.or_object is not None and self.or_object(request, obj)
+        access = view.member_access
+        if view.permission_parent() is not None:
+            allowed = True  # decided on the parent in has_permission
+        else:
+            allowed = access.has_on(obj, self.permission)
+        if not allowed:
+            return self.or_object is not None and self.or_object(request, obj)
+        return self.policy is None or self.policy(request, obj)
 
 
 def action_of(request, view) -> str:

@@ -1,9 +1,5 @@
-import uuid
-from functools import cached_property
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework.exceptions import NotFound
 
 from apps.conversations import selectors, services
 from apps.conversations.models import Conversation, Message
@@ -95,26 +91,13 @@ class MessageViewSet(OrganizationContentViewSet):
     ordering = ("created_at",)
     access = crud_access("conversations")
 
-    @cached_property
-    def conversation(self) -> Conversation:
-        """The conversation named in the URL, looked up once among the organization's."""
-        try:
-            conversation_id = uuid.UUID(self.kwargs["conversation_id"])
-        except ValueError:
-            raise NotFound() from None
-        conversation = Conversation.objects.filter(
-            organization=self.organization, pk=conversation_id
-        ).first()
-        if conversation is None:
-            raise NotFound()
-        return conversation
+    parent_model = Conversation
+    parent_url_kwarg = "conversation_id"
 
-    def check_permissions(self, request):
-        # Resolve the conversation before the role check, so a conversation of another
-        # organization answers 404 whatever the caller's role, never 403.
-        if request.user and request.user.is_authenticated:
-            _ = self.conversation
-        super().check_permissions(request)
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation in the URL, among the organization's (else 404)."""
+        return self.parent
 
     def get_organization_queryset(self):
         return selectors.message_list(conversation=self.conversation)

@@ -1,9 +1,6 @@
-from functools import cached_property
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.access.api.permissions import Requires
@@ -117,20 +114,13 @@ class DocumentViewSet(
         "destroy": Requires(perm("knowledge_bases", "delete")),
     }
 
-    @cached_property
-    def knowledge_base(self) -> KnowledgeBase:
-        """The knowledge base in the URL, looked up once, within the caller's organization."""
-        knowledge_base = selectors.knowledge_base_get(
-            organization=self.organization, knowledge_base_id=self.kwargs["knowledge_base_id"]
-        )
-        if knowledge_base is None:
-            raise NotFound()
-        return knowledge_base
+    parent_model = KnowledgeBase
+    parent_url_kwarg = "knowledge_base_id"
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # After the permission check: a missing (or foreign) parent is 404 for every action.
-        _ = self.knowledge_base
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The knowledge base in the URL, among those the caller may see (else 404)."""
+        return self.parent
 
     def get_organization_queryset(self):
         return selectors.document_list(knowledge_base=self.knowledge_base)

@@ -1,7 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.access.models import Role
 from apps.accounts.api.serializers import UserSummarySerializer
-from apps.organizations.models import Membership, Organization, Role, slug_validator
+from apps.organizations.models import Membership, Organization, slug_validator
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -26,8 +28,41 @@ class OrganizationSerializer(serializers.ModelSerializer):
         return getattr(obj, "member_count", None)
 
 
+class RoleKeyField(serializers.Field):
+    """A role written by its key: a built-in one or one of the organization's custom roles."""
+
+    default_error_messages = {
+        "invalid": '"{given}" is not a valid choice. Roles here: {choices}.',
+        "type": "Expected a role key, such as viewer.",
+    }
+
+    def to_representation(self, role):
+        return role.key
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        view = self.context["view"]
+        roles = {role.key: role for role in Role.objects.available_to(view.organization)}
+        if data not in roles:
+            self.fail("invalid", given=data[:50], choices=", ".join(sorted(roles)))
+        return roles[data]
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "editor",
+        "description": "owner, admin, editor, viewer or a custom role's key",
+    }
+)
+class RoleKeySchemaField(RoleKeyField):
+    pass
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
+    role = RoleKeySchemaField(read_only=True)
 
     class Meta:
         model = Membership
@@ -37,8 +72,8 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 class MembershipCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = RoleKeySchemaField()
 
 
 class MembershipUpdateSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = RoleKeySchemaField()

@@ -117,7 +117,7 @@ class MembershipViewSet(
     queryset = Membership.objects.none()
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
-    ordering_fields = ("created_at", "role", "user__email")
+    ordering_fields = ("created_at", "role__key", "user__email")
     ordering = ("created_at",)
     access = {
         "list": Requires(perm("members", "read")),
@@ -132,7 +132,9 @@ class MembershipViewSet(
         return selectors.membership_list(organization=self.organization)
 
     def create(self, request, *args, **kwargs):
-        serializer = MembershipCreateSerializer(data=request.data)
+        serializer = MembershipCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         membership = services.membership_add(
             organization=self.organization, acting=self.membership, **serializer.validated_data
@@ -141,7 +143,9 @@ class MembershipViewSet(
 
     def update(self, request, *args, **kwargs):
         membership = self.get_object()
-        serializer = MembershipUpdateSerializer(data=request.data)
+        serializer = MembershipUpdateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         membership = services.membership_change_role(
             membership=membership, role=serializer.validated_data["role"], acting=self.membership

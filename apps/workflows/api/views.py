@@ -1,10 +1,7 @@
-from functools import cached_property
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.access.api.permissions import Requires
@@ -88,14 +85,13 @@ class WorkflowRunViewSet(
         "cancel": Requires(perm("workflows", "update")),
     }
 
-    @cached_property
+    parent_model = Workflow
+    parent_url_kwarg = "workflow_id"
+
+    @property
     def workflow(self) -> Workflow:
-        workflow = selectors.workflow_get(
-            organization=self.organization, workflow_id=self.kwargs.get("workflow_id", "")
-        )
-        if workflow is None:
-            raise NotFound()
-        return workflow
+        """The workflow in the URL, among those the caller may see (else 404)."""
+        return self.parent
 
     def get_organization_queryset(self):
         return selectors.workflow_run_list(workflow=self.workflow)

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from apps.access.roles import builtin_role, sync_builtin_roles
 from apps.accounts.models import User
 from apps.agents import services as agent_services
 from apps.agents.models import Agent
@@ -18,7 +19,7 @@ from apps.finetuning.models import FineTuningJob
 from apps.knowledge import services as knowledge_services
 from apps.knowledge.models import Document, KnowledgeBase
 from apps.organizations import services
-from apps.organizations.models import Membership, Organization, Role
+from apps.organizations.models import BuiltinRole, Membership, Organization
 from apps.tools import services as tool_services
 from apps.tools.models import Tool
 from apps.workflows import services as workflow_services
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         self._report(organization, created)
 
     def _seed_people(self):
-        created = []
+        created = sync_builtin_roles()
         staff = User.objects.filter(email=DEMO_ADMIN_EMAIL).first()
         if staff is None:
             staff = User.objects.create_superuser(
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             created.append(staff.email)
 
         users = {}
-        for role in Role.values:
+        for role in BuiltinRole.values:
             user = User.objects.filter(email=demo_email(role)).first()
             if user is None:
                 user = User.objects.create_user(
@@ -84,19 +85,21 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=DEMO_ORGANIZATION_SLUG).first()
         if organization is None:
             organization = services.organization_create(
-                name="Demo Organization", slug=DEMO_ORGANIZATION_SLUG, created_by=users[Role.OWNER]
+                name="Demo Organization",
+                slug=DEMO_ORGANIZATION_SLUG,
+                created_by=users[BuiltinRole.OWNER],
             )
             created.append(f"organization {organization.slug}")
         for role, user in users.items():
             Membership.objects.update_or_create(
-                organization=organization, user=user, defaults={"role": role}
+                organization=organization, user=user, defaults={"role": builtin_role(role)}
             )
         return organization, created
 
     def _seed_content(self, organization):
         """An agent with a tool and a knowledge base, a conversation, a workflow, a job."""
         created = []
-        editor = User.objects.get(email=demo_email(Role.EDITOR))
+        editor = User.objects.get(email=demo_email(BuiltinRole.EDITOR))
         scoped = {"organization": organization}
 
         tool = Tool.objects.filter(**scoped, name="search_handbook").first()
@@ -230,7 +233,7 @@ class Command(BaseCommand):
         self.stdout.write("  Admin:     http://127.0.0.1:8000/admin/")
         self.stdout.write("")
         self.stdout.write(f"  Password for every demo login: {DEMO_PASSWORD}")
-        for role in Role.values:
+        for role in BuiltinRole.values:
             self.stdout.write(
                 f"  {role:<7} {demo_email(role)}   (organization '{organization.slug}')"
             )

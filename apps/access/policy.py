@@ -1,0 +1,134 @@
+"""Who may do what, in which organization, on which object: the one place that answers it.
+
+A caller's access in an organization is their membership's role (a Django
+group of `resource:action` permissions) plus the grants they hold on single
+objects (django-guardian rows, given to them or to their role). Views reach
+it through the DRF permission class in `apps.access.api.permissions` and
+narrow every queryset with `visible`; nothing else decides access.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Permission
+from django.db.models import Model, Q, QuerySet
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+from . import catalog
+
+
+@dataclass
+class MemberAccess:
+    """A member's permissions in one organization, loaded once per request."""
+
+    membership: object
+    permissions: frozenset[str]
+    _object_permissions: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def user(self):
+        return self.membership.user
+
+    @property
+    def organization(self):
+        return self.membership.organization
+
+    @property
+    def role(self):
+        return self.membership.role
+
+    def has(self, permission: str) -> bool:
+        """Whether the role holds `permission` across the organization."""
+        return permission in self.permissions
+
+    def has_on(self, obj: Model, permission: str) -> bool:
+        """Whether the caller may do `permission` on `obj`: by role, or by a grant on it."""
+        return self.has(permission) or permission in self.granted_on(obj)
+
+    def granted_on(self, obj: Model) -> frozenset[str]:
+        """The permissions granted on `obj` to the caller or their role (manage expanded)."""
+        key = (type(obj), obj.pk)
+        if key not in self._object_permissions:
+            self._object_permissions[key] = _granted_on(self, obj)
+        return self._object_permissions[key]
+
+
+def role_permissions(role) -> frozenset[str]:
+    """The `resource:action` permissions a role's group holds, with `manage` expanded."""
+    codenames = Permission.objects.filter(group__id=role.group_id, codename__contains=":")
+    return catalog.expand(codenames.values_list("codename", flat=True))
+
+
+def member_access(*, user, organization_slug: str) -> MemberAccess | None:
+    """The caller's access in the organization with this slug; None for non-members."""
+    from apps.organizations.models import Membership
+
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.select_related("organization", "role", "user")
+        .filter(user=user, organization__slug=organization_slug)
+        .first()
+    )
+    if membership is None:
+        return None
+    return MemberAccess(membership=membership, permissions=role_permissions(membership.role))
+
+
+def is_grantable(model: type[Model]) -> bool:
+    return _grant_models(model) is not None
+
+
+def _grant_models(model: type[Model]):
+    user_model = get_user_obj_perms_model(model)
+    group_model = get_group_obj_perms_model(model)
+    if getattr(user_model.objects, "is_generic", lambda: True)():
+        return None
+    return user_model, group_model
+
+
+def _codenames_implying(permission: str) -> list[str]:
+    resource = catalog.resource_of(permission)
+    return [permission, catalog.permission_name(resource, catalog.MANAGE)]
+
+
+def _granted_ids(access: MemberAccess, model: type[Model], codenames) -> Q:
+    user_grant, role_grant = _grant_models(model)
+    to_user = user_grant.objects.filter(user_id=access.user.pk)
+    to_role = role_grant.objects.filter(group_id=access.role.group_id)
+    if codenames is not None:
+        to_user = to_user.filter(permission__codename__in=codenames)
+        to_role = to_role.filter(permission__codename__in=codenames)
+    return Q(pk__in=to_user.values("content_object_id")) | Q(
+        pk__in=to_role.values("content_object_id")
+    )
+
+
+def _granted_on(access: MemberAccess, obj: Model) -> frozenset[str]:
+    models = _grant_models(type(obj))
+    if models is None:
+        return frozenset()
+    user_grant, role_grant = models
+    by_user = user_grant.objects.filter(user_id=access.user.pk, content_object=obj)
+    by_role = role_grant.objects.filter(group_id=access.role.group_id, content_object=obj)
+    codenames = by_user.values_list("permission__codename", flat=True).union(
+        by_role.values_list("permission__codename", flat=True)
+    )
+    return catalog.expand(codenames)
+
+
+def visible(queryset: QuerySet, access: MemberAccess, resource: str, action: str = "read"):
+    """Narrow `queryset` to what the caller may see for `action`: the one queryset filter.
+
+    The organization's objects of that resource when the role holds the
+    permission; otherwise, for resources that can be shared, only the objects
+    granted to the caller or their role (any grant makes an object visible for
+    reading, since its holder must be able to find it); otherwise nothing.
+    """
+    queryset = queryset.filter(organization=access.organization)
+    permission = catalog.permission_name(resource, action)
+    if access.has(permission):
+        return queryset
+    if not is_grantable(queryset.model):
+        return queryset.none()
+    codenames = None if action == "read" else _codenames_implying(permission)
+    return queryset.filter(_granted_ids(access, queryset.model, codenames))

@@ -1,0 +1,95 @@
+"""The built-in roles: Django groups seeded from `catalog.BUILTIN_ROLE_PERMISSIONS`."""
+
+from django.apps import apps as global_apps
+
+from . import catalog
+
+BUILTIN_ROLE_NAMES = {
+    catalog.OWNER: "Owner",
+    catalog.ADMIN: "Admin",
+    catalog.EDITOR: "Editor",
+    catalog.VIEWER: "Viewer",
+}
+BUILTIN_ROLE_DESCRIPTIONS = {
+    catalog.OWNER: "Everything, including deleting the organization and transferring ownership.",
+    catalog.ADMIN: "Everything but deleting the organization and changing Owners.",
+    catalog.EDITOR: "Works on all content; reads members; creates and revokes their own API keys.",
+    catalog.VIEWER: "Reads content and members; nothing else.",
+}
+
+
+def builtin_group_name(key: str) -> str:
+    return f"role:{key}"
+
+
+def builtin_role(key: str):
+    """The built-in role with this key (owner, admin, editor or viewer)."""
+    Role = global_apps.get_model("access", "Role")
+    return Role.objects.get(organization__isnull=True, key=key)
+
+
+def catalog_permissions(apps=global_apps):
+    """The Permission rows of every `resource:action`, by name (created if missing)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_label in sorted(
+        {label.partition(".")[0] for label in catalog.RESOURCE_MODELS.values()}
+    ):
+        app_config = apps.get_app_config(app_label)
+        # A migration's app registry has no models module, which create_permissions requires.
+        stub = getattr(app_config, "models_module", None) is None
+        if stub:
+            app_config.models_module = True
+        try:
+            create_permissions(app_config, verbosity=0, apps=apps)
+        finally:
+            if stub:
+                app_config.models_module = None
+    Permission = apps.get_model("auth", "Permission")
+    rows = {}
+    for resource, model_label in catalog.RESOURCE_MODELS.items():
+        app_label, _, model_name = model_label.partition(".")
+        for permission in Permission.objects.filter(
+            content_type__app_label=app_label,
+            content_type__model=model_name.lower(),
+            codename__startswith=f"{resource}:",
+        ):
+            rows[permission.codename] = permission
+    missing = catalog.ALL_PERMISSIONS - set(rows)
+    if missing:
+        raise RuntimeError(f"Permissions missing from the database: {sorted(missing)}")
+    return rows
+
+
+def sync_builtin_roles(apps=global_apps) -> list[str]:
+    """Create the built-in roles, or repair their permissions; returns what changed.
+
+    Idempotent: a second run changes nothing and returns an empty list.
+    """
+    Group = apps.get_model("auth", "Group")
+    Role = apps.get_model("access", "Role")
+    permissions = catalog_permissions(apps)
+    changes = []
+    for key, wanted in catalog.BUILTIN_ROLE_PERMISSIONS.items():
+        group, group_created = Group.objects.get_or_create(name=builtin_group_name(key))
+        role = Role.objects.filter(organization__isnull=True, key=key).first()
+        if role is None:
+            Role.objects.create(
+                key=key,
+                name=BUILTIN_ROLE_NAMES[key],
+                description=BUILTIN_ROLE_DESCRIPTIONS[key],
+                group=group,
+            )
+            changes.append(f"created role {key}")
+        held = set(
+            group.permissions.filter(codename__contains=":").values_list("codename", flat=True)
+        )
+        added, removed = sorted(wanted - held), sorted(held - wanted)
+        if added:
+            group.permissions.add(*(permissions[name] for name in added))
+            if not group_created:
+                changes.append(f"{key}: added {', '.join(added)}")
+        if removed:
+            group.permissions.remove(*group.permissions.filter(codename__in=removed))
+            changes.append(f"{key}: removed {', '.join(removed)}")
+    return changes

@@ -1,0 +1,111 @@
+"""Custom roles: an organization's own named sets of permissions."""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from apps.core.exceptions import ConflictError
+
+from . import catalog
+from .models import Role
+from .policy import MemberAccess, role_permissions
+from .roles import catalog_permissions
+
+
+class BuiltinRoleError(ConflictError):
+    code = "builtin_role"
+    default_message = "Built-in roles cannot be changed or deleted; define a custom role instead."
+
+
+class RoleInUseError(ConflictError):
+    code = "role_in_use"
+    default_message = "Members hold this role; give them another role before deleting it."
+
+
+def _clean_permissions(permissions: list[str], *, access: MemberAccess) -> list[str]:
+    unknown = sorted(set(permissions) - catalog.ALL_PERMISSIONS)
+    if unknown:
+        raise ValidationError(
+            {"permissions": [f"Unknown permissions: {', '.join(unknown)}. Use resource:action."]}
+        )
+    beyond = sorted(catalog.expand(permissions) - access.permissions)
+    if beyond:
+        raise PermissionDenied(
+            f"A role cannot hold more than you do; you do not hold: {', '.join(beyond)}."
+        )
+    return sorted(set(permissions))
+
+
+def _set_group_permissions(group: Group, permissions: list[str]) -> None:
+    rows = catalog_permissions()
+    group.permissions.set([rows[name] for name in permissions])
+
+
+@transaction.atomic
+def role_create(
+    *,
+    access: MemberAccess,
+    key: str,
+    name: str,
+    permissions: list[str],
+    description: str = "",
+) -> Role:
+    """Define a custom role of the caller's organization, holding no more than the caller."""
+    organization = access.organization
+    if key in catalog.BUILTIN_ROLE_PERMISSIONS:
+        raise ValidationError({"key": [f"'{key}' is the key of a built-in role."]})
+    if Role.objects.filter(organization=organization, key=key).exists():
+        raise ValidationError({"key": ["This organization already has a role with this key."]})
+    permissions = _clean_permissions(permissions, access=access)
+    group = Group.objects.create(name=f"org:{organization.pk}:{key}")
+    role = Role(
+        organization=organization,
+        key=key,
+        name=name,
+        description=description,
+        group=group,
+        created_by=access.user,
+    )
+    role.full_clean(exclude=["group"], validate_unique=False, validate_constraints=False)
+    role.save()
+    _set_group_permissions(group, permissions)
+    return role
+
+
+@transaction.atomic
+def role_update(
+    *,
+    role: Role,
+    access: MemberAccess,
+    name: str | None = None,
+    description: str | None = None,
+    permissions: list[str] | None = None,
+) -> Role:
+    """Rename a custom role or change its permissions; effective on members' next request."""
+    if role.is_builtin:
+        raise BuiltinRoleError()
+    if role_permissions(role) - access.permissions:
+        raise PermissionDenied("You cannot change a role that holds more than you do.")
+    if name is not None:
+        role.name = name
+    if description is not None:
+        role.description = description
+    role.full_clean(exclude=["group"], validate_unique=False, validate_constraints=False)
+    role.save()
+    if permissions is not None:
+        _set_group_permissions(role.group, _clean_permissions(permissions, access=access))
+    return role
+
+
+@transaction.atomic
+def role_delete(*, role: Role, access: MemberAccess) -> None:
+    """Delete a custom role no member holds."""
+    if role.is_builtin:
+        raise BuiltinRoleError()
+    if role_permissions(role) - access.permissions:
+        raise PermissionDenied("You cannot delete a role that holds more than you do.")
+    if role.memberships.exists():
+        raise RoleInUseError()
+    group = role.group
+    role.delete()
+    group.delete()
