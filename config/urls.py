@@ -13,6 +13,7 @@ handler500 = "apps.core.views.server_error"
 
 organization_scoped_patterns = [
     *organization_urlpatterns,
+    path("", include("apps.access.api.urls")),
     path("", include("apps.agents.api.urls")),
     path("", include("apps.conversations.api.urls")),
     path("", include("apps.knowledge.api.urls")),

@@ -96,6 +96,11 @@ class Role(UUIDPrimaryKeyModel, TimeStampedModel):
     def is_owner(self) -> bool:
         return self.is_builtin and self.key == catalog.OWNER
 
+    @property
+    def permission_names(self) -> list[str]:
+        """The role's `resource:action` permissions (prefetch group__permissions for lists)."""
+        return sorted(p.codename for p in self.group.permissions.all() if ":" in p.codename)
+
 
 class UserGrantBase(UserObjectPermissionBase):
     """One action on one object, granted to one user (a direct-FK guardian row).

@@ -57,6 +57,7 @@ class _Authenticated(Rule):
 PUBLIC = _Public()
 AUTHENTICATED = _Authenticated()
 
+# or_object(request, obj) -> bool; policy(member_access, obj) -> bool
 ObjectPolicy = Callable[[object, object], bool]
 
 
@@ -101,7 +102,7 @@ class Requires(Rule):
             allowed = access.has_on(obj, self.permission)
         if not allowed:
             return self.or_object is not None and self.or_object(request, obj)
-        return self.policy is None or self.policy(request, obj)
+        return self.policy is None or self.policy(access, obj)
 
 
 def action_of(request, view) -> str:

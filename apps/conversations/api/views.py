@@ -1,12 +1,19 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
+from apps.access.api.permissions import Requires
+from apps.access.catalog import permission_name as perm
 from apps.conversations import selectors, services
 from apps.conversations.models import Conversation, Message
 from apps.organizations.api.base import OrganizationContentViewSet, crud_access
 
 from .filters import ConversationFilter, MessageFilter
 from .serializers import ConversationSerializer, MessageSerializer
+
+
+def owner_or_manager(access, conversation) -> bool:
+    """A conversation is deleted by its owner, or by someone who manages conversations."""
+    return conversation.owner_id == access.user.pk or access.has(perm("conversations", "manage"))
 
 
 @extend_schema_view(
@@ -30,7 +37,10 @@ class ConversationViewSet(OrganizationContentViewSet):
     filterset_class = ConversationFilter
     ordering_fields = ("created_at", "updated_at", "title")
     ordering = ("-updated_at", "-created_at")
-    access = crud_access("conversations")
+    access = crud_access(
+        "conversations",
+        destroy=Requires(perm("conversations", "delete"), policy=owner_or_manager),
+    )
 
     def get_organization_queryset(self):
         return selectors.conversation_list(organization=self.organization)
