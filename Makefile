@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format schema clean
+.PHONY: run test lint format schema bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ format: $(BIN)/.installed
 
 schema: $(BIN)/.installed
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+bench: $(BIN)/.installed
+	bash bench/run.sh
 
 clean:
 	rm -rf $(VENV) .coverage htmlcov staticfiles

@@ -1,9 +1,10 @@
 """The URL map. Everything an organization owns lives under /api/v1/orgs/{org_slug}/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from apps.core.api.views import ApiRootView, SchemaView, SwaggerView
+from apps.core.views import api_not_found
 from apps.organizations.api.urls import organization_urlpatterns
 
 handler400 = "apps.core.views.bad_request"
@@ -26,7 +27,7 @@ api_v1_patterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.organizations.api.urls")),
-    path("orgs/<str:org_slug>/", include(organization_scoped_patterns)),
+    path("orgs/<slug:org_slug>/", include(organization_scoped_patterns)),
 ]
 
 urlpatterns = [
@@ -35,4 +36,6 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
+    # Anything else under /api/ is the error envelope's 404, with DEBUG on too.
+    re_path(r"^api/", api_not_found),
 ]

@@ -21,7 +21,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _builtin_roles(request):
     """Transactional tests flush every table, data migrations' rows included: re-seed the roles."""
-    if "transactional_db" in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if transactional or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         from apps.access.roles import sync_builtin_roles
 

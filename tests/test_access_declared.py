@@ -79,7 +79,3 @@ def test_an_undeclared_action_of_a_declaring_view_is_denied(db):
     request = APIRequestFactory().post("/api/v1/half/")
     force_authenticate(request, UserFactory())
     assert HalfDeclared.as_view()(request).status_code == 403
-
-
-def test_options_is_denied_unless_declared(owner_client):
-    assert owner_client.options("/api/v1/orgs/acme/members/").status_code == 403

@@ -95,5 +95,6 @@ def test_admin_pages_render_for_staff(client):
         "/admin/accounts/user/add/",
         "/admin/organizations/organization/",
         "/admin/organizations/membership/",
+        "/admin/access/role/",
     ):
         assert client.get(url).status_code == 200, url

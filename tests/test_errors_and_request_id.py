@@ -186,3 +186,51 @@ def test_json_within_the_depth_limit_is_accepted(owner_client):
     body = '{"name": "Deep Enough", "extra": ' + "[" * 98 + "]" * 98 + "}"
     response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"name": "nul \\u0000 inside"}',
+        '{"name": "x", "extra": {"k\\u0000": 1}}',
+        '{"name": "x", "extra": ["\\ud800"]}',
+    ],
+)
+def test_json_with_nul_or_lone_surrogates_is_refused(owner_client, body):
+    response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
+    error = assert_envelope(response, 400, "parse_error")
+    assert "NUL" in error["message"]
+
+
+def test_json_with_paired_surrogates_is_fine(owner_client):
+    body = '{"name": "emoji \\ud83d\\ude00"}'
+    response = owner_client.post("/api/v1/orgs/", data=body, content_type="application/json")
+    assert response.status_code == 201
+    assert response.json()["name"] == "emoji \U0001f600"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/orgs/%00/",
+        "/api/v1/orgs/a%00b/members/",
+        "/api/v1/orgs/acme/agents/123/",
+        "/api/v1/orgs/acme/conversations/zzz/messages/",
+        "/api/v1/nope/",
+    ],
+)
+@pytest.mark.parametrize("debug", [True, False])
+def test_unmatched_api_paths_are_envelope_404s_even_with_debug(owner_client, path, debug):
+    with override_settings(DEBUG=debug):
+        response = owner_client.get(path)
+    assert_envelope(response, 404, "not_found")
+
+
+def test_options_describes_an_endpoint_to_those_who_may_read_it(
+    owner_client, client_for, member_of, other_organization
+):
+    response = owner_client.options("/api/v1/orgs/acme/members/")
+    assert response.status_code == 200
+    assert response.json()["name"]
+    outsider = client_for(member_of(other_organization, "owner").user)
+    assert outsider.options("/api/v1/orgs/acme/members/").status_code == 404

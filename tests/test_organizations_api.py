@@ -33,6 +33,12 @@ def test_creator_becomes_owner_and_slug_is_derived_from_name(client_for, member_
     assert Membership.objects.get(organization=created, user=user).role.key == BuiltinRole.OWNER
 
 
+def test_derived_slug_turns_underscores_into_hyphens(owner_client):
+    response = owner_client.post(ORGS, {"name": "my_org"})
+    assert response.status_code == 201
+    assert response.json()["slug"] == "my-org"
+
+
 def test_derived_slug_never_collides(owner_client, organization):
     first = owner_client.post(ORGS, {"name": "Acme"}).json()
     assert first["slug"] == "acme-2"

@@ -130,3 +130,11 @@ def test_env_example_lists_every_variable_the_settings_read():
         "REDIS_URL",
     ):
         assert name in documented
+
+
+def test_empty_values_from_a_copied_env_example_count_as_unset():
+    config = probe(
+        REDIS_URL="redis://cache.internal:6379/2", CELERY_BROKER_URL="", CELERY_TASK_ALWAYS_EAGER=""
+    )
+    assert config["broker"] == "redis://cache.internal:6379/2"
+    assert config["eager"] is False

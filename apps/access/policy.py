@@ -110,9 +110,14 @@ def _granted_on(access: MemberAccess, obj: Model) -> frozenset[str]:
     user_grant, role_grant = models
     by_user = user_grant.objects.filter(user_id=access.user.pk, content_object=obj)
     by_role = role_grant.objects.filter(group_id=access.role.group_id, content_object=obj)
-    codenames = by_user.values_list("permission__codename", flat=True).union(
-        by_role.values_list("permission__codename", flat=True)
+    codenames = set(
+        by_user.values_list("permission__codename", flat=True).union(
+            by_role.values_list("permission__codename", flat=True)
+        )
     )
+    if codenames:
+        # Any grant lets its holder read the object, as `visible` lists it for them.
+        codenames.add(catalog.permission_name(catalog.resource_of(next(iter(codenames))), "read"))
     return catalog.expand(codenames)
 
 

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from apps.organizations.admin_base import OrganizationOwnedAdmin
+
 from .models import Agent
 
 
@@ -39,7 +41,7 @@ class AgentAdminForm(forms.ModelForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(OrganizationOwnedAdmin):
     form = AgentAdminForm
     list_display = ("name", "organization", "model_name", "is_active", "created_at")
     list_filter = ("is_active", "model_name")

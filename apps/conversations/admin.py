@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from apps.organizations.admin_base import OrganizationOwnedAdmin
+
 from .models import Conversation, Message
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(OrganizationOwnedAdmin):
     list_display = ("__str__", "organization", "agent", "owner", "message_count", "updated_at")
     list_filter = ("created_at", "updated_at")
     search_fields = ("title", "agent__name", "owner__email", "organization__slug")
@@ -22,7 +24,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(OrganizationOwnedAdmin):
     list_display = (
         "__str__",
         "role",

@@ -35,3 +35,8 @@ def server_error(request, template_name="500.html"):
             message="The server failed to handle this request. It has been logged.",
         )
     return defaults.server_error(request, template_name)
+
+
+def api_not_found(request, *args, **kwargs):
+    """The envelope's 404 for any path under /api/ that no view serves."""
+    return error_json_response(status=404, code="not_found", message="Not found.")

@@ -1,13 +1,14 @@
 from django.contrib import admin, messages
 
 from apps.core.exceptions import ConflictError
+from apps.organizations.admin_base import OrganizationOwnedAdmin
 
 from . import services
 from .models import FineTuningJob
 
 
 @admin.register(FineTuningJob)
-class FineTuningJobAdmin(admin.ModelAdmin):
+class FineTuningJobAdmin(OrganizationOwnedAdmin):
     """Jobs are read here; they are created through the API, which queues their run."""
 
     list_display = (

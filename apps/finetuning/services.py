@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from apps.accounts.models import User
 from apps.core.exceptions import ConflictError
@@ -86,11 +87,23 @@ def training_file_errors(training_file: File | None) -> list[str]:
     return []
 
 
+QUEUE_UNAVAILABLE = "The job could not be queued (the task broker is unavailable); create it again."
+
+
 def _enqueue_run(job: FineTuningJob) -> None:
     from .tasks import run_finetuning_job
 
     job_id = str(job.pk)
-    transaction.on_commit(lambda: run_finetuning_job.delay(job_id))
+
+    def enqueue():
+        try:
+            run_finetuning_job.delay(job_id)
+        except BrokerError:
+            logger.exception("Could not queue fine-tuning job %s", job_id)
+            # Without this, a job nobody will ever run would stay queued forever.
+            _finish(job, from_statuses={Status.QUEUED}, to=Status.FAILED, error=QUEUE_UNAVAILABLE)
+
+    transaction.on_commit(enqueue)
 
 
 def finetuning_job_create(

@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from apps.organizations.admin_base import OrganizationOwnedAdmin
+
 from . import services
 from .models import Chunk, Document, KnowledgeBase
 
 
 @admin.register(KnowledgeBase)
-class KnowledgeBaseAdmin(admin.ModelAdmin):
+class KnowledgeBaseAdmin(OrganizationOwnedAdmin):
     list_display = (
         "name",
         "organization",
@@ -30,7 +32,7 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(OrganizationOwnedAdmin):
     """Documents, read-only: uploads go through the API, which checks and queues them.
 
     From here a document can be ingested again, or deleted (its stored file too).

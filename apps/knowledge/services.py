@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from apps.accounts.models import User
 from apps.core.signals import send_job_finished
@@ -193,11 +194,28 @@ def knowledge_base_reingest(*, knowledge_base: KnowledgeBase) -> int:
 # --- Documents --------------------------------------------------------------
 
 
+QUEUE_UNAVAILABLE = (
+    "The document could not be queued for ingestion (the task broker is unavailable); "
+    "re-ingest it or upload it again."
+)
+
+
 def _enqueue_ingestion(document: Document) -> None:
     from .tasks import ingest_document  # the task module imports this one
 
     document_id = str(document.pk)
-    transaction.on_commit(lambda: ingest_document.delay(document_id))
+
+    def enqueue():
+        try:
+            ingest_document.delay(document_id)
+        except BrokerError:
+            logger.exception("Could not queue the ingestion of document %s", document_id)
+            # Without this, a document nobody will ever ingest would stay pending forever.
+            queued = Document.objects.filter(pk=document_id).first()
+            if queued is not None and _store_failure(queued, QUEUE_UNAVAILABLE):
+                send_job_finished(job=queued, outcome="failed")
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic

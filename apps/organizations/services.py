@@ -10,7 +10,7 @@ import logging
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
 from apps.access.grants import grants_revoke_for_member
@@ -44,7 +44,8 @@ def _validate_slug(slug: str, *, exclude: Organization | None = None) -> str:
 
 
 def _unique_slug_from(name: str) -> str:
-    base = slugify(name)[:40].strip("-") or "org"
+    # slugify keeps underscores, which slugs here do not allow.
+    base = slugify(name).replace("_", "-")[:40].strip("-") or "org"
     if base in RESERVED_SLUGS:
         base = f"{base}-org"
     candidate, suffix = base, 2
@@ -61,10 +62,23 @@ def _full_clean(instance, *, exclude: list[str] | None = None) -> None:
 @transaction.atomic
 def organization_create(*, name: str, created_by: User, slug: str | None = None) -> Organization:
     """Create an organization; its creator becomes its first Owner."""
-    slug = _validate_slug(slug) if slug else _unique_slug_from(name)
-    organization = Organization(name=name, slug=slug)
-    _full_clean(organization)
-    organization.save()
+    derived = not slug
+    for _attempt in range(5):
+        candidate = _unique_slug_from(name) if derived else _validate_slug(slug)
+        organization = Organization(name=name, slug=candidate)
+        _full_clean(organization)
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent request may take the slug
+                organization.save()
+        except IntegrityError:
+            if not derived:
+                raise ValidationError(
+                    {"slug": ["An organization with this slug already exists."]}
+                ) from None
+            continue
+        break
+    else:
+        raise ConflictError("Could not find a free slug for this name; give one explicitly.")
     Membership.objects.create(
         organization=organization, user=created_by, role=builtin_role(BuiltinRole.OWNER)
     )
@@ -81,7 +95,13 @@ def organization_update(
     if slug is not None and slug != organization.slug:
         organization.slug = _validate_slug(slug, exclude=organization)
     _full_clean(organization)
-    organization.save()
+    try:
+        with transaction.atomic():
+            organization.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"slug": ["An organization with this slug already exists."]}
+        ) from None
     return organization
 
 
@@ -170,9 +190,14 @@ def membership_add(
     user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
     if user is None:
         raise ValidationError({"email": ["No active user has this email address."]})
+    already = ValidationError({"email": ["This user is already a member."]})
     if Membership.objects.filter(organization=organization, user=user).exists():
-        raise ValidationError({"email": ["This user is already a member."]})
-    return Membership.objects.create(organization=organization, user=user, role=role)
+        raise already
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent request may add them first
+            return Membership.objects.create(organization=organization, user=user, role=role)
+    except IntegrityError:
+        raise already from None
 
 
 @transaction.atomic

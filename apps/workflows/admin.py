@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.core.exceptions import ConflictError
+from apps.organizations.admin_base import OrganizationOwnedAdmin
 
 from . import services
 from .definition import validate_definition
@@ -22,7 +23,7 @@ class WorkflowAdminForm(forms.ModelForm):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(OrganizationOwnedAdmin):
     form = WorkflowAdminForm
     list_display = ("name", "organization", "is_active", "created_by", "created_at", "updated_at")
     list_filter = ("is_active",)
@@ -56,7 +57,7 @@ def cancel_runs(modeladmin, request, queryset):
 
 
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(admin.ModelAdmin):
+class WorkflowRunAdmin(OrganizationOwnedAdmin):
     """Runs are written by the engine only: the admin shows them and can cancel them."""
 
     list_display = (

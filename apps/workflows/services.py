@@ -8,9 +8,11 @@ executor and a cancellation can never both decide how a run ends, and
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -221,6 +223,17 @@ def workflow_run_cancel(*, run: WorkflowRun, acting_user: User | None) -> Workfl
             "Workflow run %s cancelled while queued by user %s", locked.pk, _pk(acting_user)
         )
         transaction.on_commit(lambda: _after_queued_run_cancelled(locked))
+    elif locked.status == Status.RUNNING and _is_orphaned(locked):
+        # Past the hard time limit the executing worker has been killed: nobody will
+        # notice a request, so the run is cancelled here and now (its row is locked).
+        locked.status = Status.CANCELLED
+        locked.cancel_requested_at = now
+        locked.finished_at = now
+        locked.error = "Cancelled after the worker executing it was lost."
+        locked.save(
+            update_fields=["status", "cancel_requested_at", "finished_at", "error", "updated_at"]
+        )
+        transaction.on_commit(lambda: send_job_finished(job=locked, outcome=Status.CANCELLED.value))
     elif locked.status == Status.RUNNING:
         if locked.cancel_requested_at is None:
             locked.cancel_requested_at = now
@@ -234,6 +247,19 @@ def workflow_run_cancel(*, run: WorkflowRun, acting_user: User | None) -> Workfl
             "can be cancelled."
         )
     return locked
+
+
+def _is_orphaned(run: WorkflowRun) -> bool:
+    """Whether a running run has outlived the task's hard time limit (its worker is gone)."""
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return (
+        run.status == Status.RUNNING
+        and run.started_at is not None
+        and (timezone.now() - run.started_at > limit)
+    )
+
+
+WORKER_LOST = "The run stopped: the worker executing it was lost (killed or timed out)."
 
 
 def _pk(user: User | None):
@@ -286,6 +312,14 @@ def _claim(run_id: str) -> WorkflowRun | None:
         run = WorkflowRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:
             logger.warning("Workflow run %s does not exist; nothing to execute", run_id)
+            return None
+        if _is_orphaned(run):
+            # A redelivery of the task of a worker that died mid-run: end it, do not rerun it.
+            transaction.on_commit(
+                lambda: _finish(
+                    run, from_status=Status.RUNNING, status=Status.FAILED, error=WORKER_LOST
+                )
+            )
             return None
         if run.status != Status.QUEUED:
             logger.info("Workflow run %s is %s, not queued; not executing it", run_id, run.status)

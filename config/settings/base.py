@@ -131,9 +131,14 @@ else:
         }
     }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
+# An empty value counts as unset, so a copied .env.example does not disable the broker.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = (
+    env.bool("CELERY_TASK_ALWAYS_EAGER")
+    if env.str("CELERY_TASK_ALWAYS_EAGER", default="")
+    else not REDIS_URL
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

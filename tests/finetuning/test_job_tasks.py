@@ -307,3 +307,21 @@ def test_jobs_run_through_the_real_worker(
     assert sorted(finished_signals) == sorted(
         [(good.pk, "succeeded", "acme"), (bad.pk, "failed", "acme")]
     )
+
+
+def test_a_job_that_cannot_be_queued_fails_instead_of_staying_queued(
+    create_job, finished_signals, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.finetuning import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(tasks.run_finetuning_job, "delay", broker_down)
+    body = create_job()
+    job = FineTuningJob.objects.get(pk=body["id"])
+    assert job.status == FineTuningJob.Status.FAILED
+    assert "could not be queued" in job.error
+    assert [outcome for _pk, outcome, _org in finished_signals] == ["failed"]

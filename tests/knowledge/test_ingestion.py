@@ -344,3 +344,22 @@ def test_ingestion_runs_on_a_real_worker(
     assert document.chunk_count == 4
     assert [end for _start, end, _content in chunks_of(document)] == [100, 150, 200, 250]
     assert finished_jobs == [(document.pk, "succeeded", organization.pk)]
+
+
+def test_an_upload_that_cannot_be_queued_fails_instead_of_staying_pending(
+    editor_client, knowledge_base, upload, finished_jobs, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.knowledge import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(tasks.ingest_document, "delay", broker_down)
+    response = upload(editor_client, knowledge_base, "notes.txt", b"Some text to ingest.")
+    assert response.status_code == 201
+    document = Document.objects.get(pk=response.json()["id"])
+    assert document.status == Document.Status.FAILED
+    assert "could not be queued" in document.error
+    assert [outcome for _pk, outcome, _org in finished_jobs] == ["failed"]

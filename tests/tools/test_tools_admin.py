@@ -63,3 +63,23 @@ def test_saving_in_the_admin_keeps_credentials_and_checks_the_schema(staff_clien
     assert refused.status_code == 200
     assert "Not a valid JSON Schema" in refused.content.decode()
     assert Tool.objects.get(pk=tool.pk).parameters_schema == {"type": "object", "properties": {}}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["credentials__icontains=sk-admin", "credentials__key__startswith=sk", "credentials=x"],
+)
+def test_admin_refuses_filters_that_would_probe_credentials(staff_client, organization, query):
+    ToolFactory(organization=organization, name="lookup", credentials={"key": SECRET})
+    response = staff_client.get(f"/admin/tools/tool/?{query}")
+    # A disallowed lookup is refused outright (SuspiciousOperation), never used to filter.
+    assert response.status_code == 400
+    assert b"lookup" not in response.content
+
+
+def test_admin_cannot_move_a_tool_to_another_organization(
+    staff_client, organization, other_organization
+):
+    tool = ToolFactory(organization=organization, name="lookup")
+    page = staff_client.get(f"/admin/tools/tool/{tool.pk}/change/").content.decode()
+    assert 'name="organization"' not in page

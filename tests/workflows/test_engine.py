@@ -499,3 +499,60 @@ def test_a_run_whose_stored_definition_became_invalid_fails_cleanly(owner, finis
 
 def test_executing_a_run_that_does_not_exist_does_nothing():
     assert services.workflow_run_execute(run_id="00000000-0000-0000-0000-000000000000") is None
+
+
+def _orphaned_run(owner, settings):
+    """A run left running by a worker that died, older than the task's hard time limit."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    workflow = WorkflowFactory(organization=owner.organization)
+    run = WorkflowRun.objects.create(
+        organization=owner.organization,
+        workflow=workflow,
+        definition=workflow.definition,
+        status=Status.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 5),
+    )
+    return run
+
+
+def test_cancelling_a_run_whose_worker_was_lost_cancels_it_at_once(
+    owner, settings, finished_jobs, django_capture_on_commit_callbacks
+):
+    run = _orphaned_run(owner, settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.workflow_run_cancel(run=run, acting_user=owner.user)
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED
+    assert run.finished_at is not None
+    assert [outcome for _pk, outcome, _org in finished_jobs] == ["cancelled"]
+
+
+def test_a_redelivered_task_of_a_lost_worker_fails_the_run(
+    owner, settings, finished_jobs, django_capture_on_commit_callbacks
+):
+    run = _orphaned_run(owner, settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.workflow_run_execute(run_id=str(run.pk)) is None
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "worker" in run.error
+    assert [outcome for _pk, outcome, _org in finished_jobs] == ["failed"]
+
+
+def test_a_recent_running_run_is_not_taken_over_by_a_second_delivery(owner, settings):
+    from django.utils import timezone
+
+    workflow = WorkflowFactory(organization=owner.organization)
+    run = WorkflowRun.objects.create(
+        organization=owner.organization,
+        workflow=workflow,
+        definition=workflow.definition,
+        status=Status.RUNNING,
+        started_at=timezone.now(),
+    )
+    assert services.workflow_run_execute(run_id=str(run.pk)) is None
+    run.refresh_from_db()
+    assert run.status == Status.RUNNING

@@ -107,10 +107,13 @@ class Requires(Rule):
 
 def action_of(request, view) -> str:
     action = getattr(view, "action", None)
+    if action == "metadata":
+        # OPTIONS describes the endpoint: whoever may read it may ask.
+        return "retrieve" if getattr(view, "detail", False) else "list"
     if action:
         return action
     method = request.method.lower()
-    return "get" if method == "head" else method
+    return "get" if method in ("head", "options") else method
 
 
 class DeclaredAccess(BasePermission):

@@ -37,7 +37,7 @@ class AgentViewSet(OrganizationContentViewSet):
             **serializer.validated_data,
         )
         # Read back through the list's query: relations in the order the list shows them.
-        serializer.instance = self.get_queryset().get(pk=agent.pk)
+        serializer.instance = self.reload(agent)
 
     def perform_update(self, serializer):
         agent = services.agent_update(
@@ -45,7 +45,7 @@ class AgentViewSet(OrganizationContentViewSet):
             acting_user=self.request.user,
             **serializer.validated_data,
         )
-        serializer.instance = self.get_queryset().get(pk=agent.pk)
+        serializer.instance = self.reload(agent)
 
     def perform_destroy(self, instance):
         services.agent_delete(agent=instance, acting_user=self.request.user)

@@ -47,7 +47,7 @@ class ConversationViewSet(OrganizationContentViewSet):
 
     def _reload(self, conversation: Conversation) -> Conversation:
         # Read back through the list query so the response carries the same annotations.
-        return self.get_queryset().get(pk=conversation.pk)
+        return self.reload(conversation)
 
     def perform_create(self, serializer):
         conversation = services.conversation_create(

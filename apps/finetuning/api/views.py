@@ -77,7 +77,7 @@ class FineTuningJobViewSet(
             **serializer.service_arguments(),
         )
         # Read it back: a task in eager mode may already have moved it on.
-        job = self.get_queryset().get(pk=job.pk)
+        job = self.reload(job)
         return Response(
             FineTuningJobSerializer(job, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,

@@ -53,13 +53,13 @@ class KnowledgeBaseViewSet(OrganizationContentViewSet):
             **serializer.validated_data,
         )
         # Read back through the list's query, for document_count.
-        serializer.instance = self.get_queryset().get(pk=knowledge_base.pk)
+        serializer.instance = self.reload(knowledge_base)
 
     def perform_update(self, serializer):
         knowledge_base = services.knowledge_base_update(
             knowledge_base=serializer.instance, **serializer.validated_data
         )
-        serializer.instance = self.get_queryset().get(pk=knowledge_base.pk)
+        serializer.instance = self.reload(knowledge_base)
 
     def perform_destroy(self, instance):
         services.knowledge_base_delete(knowledge_base=instance)

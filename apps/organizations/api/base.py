@@ -104,6 +104,15 @@ class OrganizationScopedViewSet(GenericViewSet):
         """The objects of this view's type, before narrowing to what the caller may see."""
         raise NotImplementedError
 
+    def reload(self, obj: Model) -> Model:
+        """`obj` read back as this view lists it, after a write the caller was allowed to make.
+
+        Not narrowed by read visibility: a role may create what it cannot list.
+        """
+        return (
+            self.get_organization_queryset().filter(organization=self.organization).get(pk=obj.pk)
+        )
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request
             return self.queryset

@@ -42,7 +42,7 @@ class OrganizationViewSet(
     ordering = ("name", "slug")
     lookup_field = "slug"
     lookup_url_kwarg = "org_slug"
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
     access = {
         "list": AUTHENTICATED,
         "create": AUTHENTICATED,

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Requests per second of the agent list under gunicorn on loopback, against PostgreSQL:
+#   unchecked  - the same list and serializer with no membership or permission checks (baseline)
+#   role       - an Owner: membership and role permission checked per request
+#   grants     - a custom role without agents:read, narrowed to its read grants (half the agents)
+# Usage: bash bench/run.sh            (needs PostgreSQL on 127.0.0.1:5432 and wrk: apt-get install wrk)
+# Env: BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (16), BENCH_AGENTS (200), BENCH_PAGE (50)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+pg_isready -q -h 127.0.0.1 -p 5432 || { echo "bench: PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 2; }
+
+PY=${PYTHON:-.venv/bin/python}
+PORT=${BENCH_PORT:-8099}
+DURATION=${BENCH_DURATION:-15}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+PAGE=${BENCH_PAGE:-50}
+DB=agentry_bench
+
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
+
+export DJANGO_SETTINGS_MODULE=bench.settings DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
+    SECRET_KEY=bench-only-secret-key-0123456789abcdef0123456789 \
+    DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" ENV_FILE=/dev/null
+unset REDIS_URL
+
+"$PY" manage.py migrate --noinput -v0
+COOKIES=$("$PY" bench/seed.py)
+cookie() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$COOKIES" "$1"; }
+
+"$PY" -m gunicorn bench.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 1 \
+    --log-level warning >/tmp/agentry-bench-gunicorn.log 2>&1 &
+GUNICORN=$!
+trap 'kill $GUNICORN 2>/dev/null || true; wait $GUNICORN 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/v1/" && break; sleep 0.2; done
+
+run() {  # name url [cookie]
+    local header=()
+    [ -n "${3:-}" ] && header=(-H "Cookie: sessionid=$3")
+    local status
+    status=$(curl -s -o /dev/null -w '%{http_code}' "${header[@]}" "$2")
+    [ "$status" = 200 ] || { echo "bench: $1 answered $status" >&2; exit 1; }
+    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "${header[@]}" "$2" | awk -v n="$1" '
+        /Requests\/sec/ {rps=$2} /Latency/ {lat=$2}
+        END {printf "| %s | %s | %s |\n", n, rps, lat}'
+}
+
+BASE="http://127.0.0.1:$PORT"
+echo "| scenario | requests/s | mean latency |"
+echo "| --- | --- | --- |"
+run "agent list, no permission checks (baseline)" "$BASE/bench/unchecked/orgs/bench/agents/?page_size=$PAGE"
+run "agent list, Owner (role permission)" "$BASE/api/v1/orgs/bench/agents/?page_size=$PAGE" "$(cookie owner)"
+run "agent list, narrowed to object grants" "$BASE/api/v1/orgs/bench/agents/?page_size=$PAGE" "$(cookie granted)"
+
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
