@@ -38,3 +38,24 @@ def test_a_conversation_cannot_point_at_another_organizations_agent(
     conversation.refresh_from_db()
     assert conversation.agent_id == mine.pk
     assert conversation.title == "T"
+
+
+def test_the_last_owner_cannot_be_demoted_or_deleted_in_the_admin(staff_client, owner):
+    from apps.access.roles import builtin_role
+
+    viewer = builtin_role("viewer")
+    page = f"/admin/organizations/membership/{owner.pk}/"
+    response = staff_client.post(f"{page}change/", {"role": viewer.pk})
+    assert response.status_code == 200
+    assert "last Owner" in response.content.decode()
+    assert staff_client.post(f"{page}delete/", {"post": "yes"}).status_code == 403
+    owner.refresh_from_db()
+    assert owner.role.key == "owner"
+
+
+def test_deleting_an_organization_in_the_admin_removes_it(staff_client, organization, owner):
+    from apps.organizations.models import Organization
+
+    url = f"/admin/organizations/organization/{organization.pk}/delete/"
+    assert staff_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Organization.objects.filter(pk=organization.pk).exists()

@@ -160,6 +160,16 @@ def _check_may_act_on(*, acting: Membership, target: Membership) -> None:
         raise PermissionDenied("You cannot change a member whose role holds more than yours.")
 
 
+def is_last_owner(membership: Membership) -> bool:
+    """Whether this membership is its organization's only Owner."""
+    owners = Membership.objects.filter(
+        organization_id=membership.organization_id,
+        role__key=BuiltinRole.OWNER,
+        role__organization__isnull=True,
+    )
+    return list(owners.values_list("pk", flat=True)[:2]) == [membership.pk]
+
+
 def _check_keeps_an_owner(*, target: Membership) -> None:
     """Refuse to take away the last Owner; locks the Owners so two requests cannot race."""
     owners = list(
