@@ -71,6 +71,15 @@ def model_permissions(*resources: str) -> list[tuple[str, str]]:
     ]
 
 
+def resource_of_model(model) -> str | None:
+    """The resource whose permissions a model carries, or None."""
+    label = f"{model._meta.app_label}.{model.__name__}"
+    for resource, model_label in RESOURCE_MODELS.items():
+        if model_label == label and not model_label.startswith("access."):
+            return resource
+    return None
+
+
 def resource_of(permission: str) -> str:
     return permission.partition(":")[0]
 

@@ -34,11 +34,10 @@ def shareable_models() -> list[type[Model]]:
 
 
 def resource_of_model(model: type[Model]) -> str:
-    label = f"{model._meta.app_label}.{model.__name__}"
-    for resource, model_label in catalog.RESOURCE_MODELS.items():
-        if model_label == label:
-            return resource
-    raise ValueError(f"{label} is not a catalog resource")
+    resource = catalog.resource_of_model(model)
+    if resource is None:
+        raise ValueError(f"{model._meta.label} is not a catalog resource")
+    return resource
 
 
 def grant_list(*, obj: Model) -> list[Model]:

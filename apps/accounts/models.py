@@ -74,6 +74,15 @@ class User(UUIDPrimaryKeyModel, TimeStampedModel, AbstractBaseUser, PermissionsM
         self.email = normalize_email_address(self.email)
         super().save(*args, **kwargs)
 
+    def has_perm(self, perm, obj=None):
+        # An organization permission ("agents.agents:read") is answered by membership and
+        # grants alone: no superuser shortcut, and no answer without an object.
+        if ":" in perm.partition(".")[2]:
+            from apps.access.backends import OrganizationPermissionBackend
+
+            return self.is_active and OrganizationPermissionBackend().has_perm(self, perm, obj)
+        return super().has_perm(perm, obj)
+
     def get_full_name(self):
         return self.display_name or self.email
 

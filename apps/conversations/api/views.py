@@ -16,6 +16,11 @@ def owner_or_manager(access, conversation) -> bool:
     return conversation.owner_id == access.user.pk or access.has(perm("conversations", "manage"))
 
 
+def message_owner_or_manager(access, message) -> bool:
+    """A message is deleted by its conversation's owner, or by someone who manages conversations."""
+    return owner_or_manager(access, message.conversation)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List conversations"),
     create=extend_schema(summary="Start a conversation with an agent (I become its owner)"),
@@ -99,7 +104,10 @@ class MessageViewSet(OrganizationContentViewSet):
     filterset_class = MessageFilter
     ordering_fields = ("created_at",)
     ordering = ("created_at",)
-    access = crud_access("conversations")
+    access = crud_access(
+        "conversations",
+        destroy=Requires(perm("conversations", "delete"), policy=message_owner_or_manager),
+    )
 
     parent_model = Conversation
     parent_url_kwarg = "conversation_id"

@@ -131,6 +131,16 @@ class MembershipViewSet(
     def get_organization_queryset(self):
         return selectors.membership_list(organization=self.organization)
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "destroy":
+            # A member may always leave, whether or not their role reads the member list.
+            own = selectors.membership_list(organization=self.organization).filter(
+                pk=self.membership.pk
+            )
+            queryset = queryset | own
+        return queryset
+
     def create(self, request, *args, **kwargs):
         serializer = MembershipCreateSerializer(
             data=request.data, context=self.get_serializer_context()
