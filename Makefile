@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 ## make run: install, migrate, seed the demo organization, print the logins, serve on localhost.
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: install, then run the whole suite with coverage of apps/.

@@ -234,3 +234,19 @@ def test_options_describes_an_endpoint_to_those_who_may_read_it(
     assert response.json()["name"]
     outsider = client_for(member_of(other_organization, "owner").user)
     assert outsider.options("/api/v1/orgs/acme/members/").status_code == 404
+
+
+@override_settings(MAX_UPLOAD_BYTES=1024)
+def test_an_upload_above_the_server_limit_is_refused_before_it_is_read(owner_client, organization):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.knowledge.models import Document, KnowledgeBase
+
+    knowledge_base = KnowledgeBase.objects.create(organization=organization, name="Docs")
+    response = owner_client.post(
+        f"/api/v1/orgs/acme/knowledge-bases/{knowledge_base.pk}/documents/",
+        {"file": SimpleUploadedFile("big.txt", b"x" * 4096, "text/plain")},
+        format="multipart",
+    )
+    assert_envelope(response, 413, "payload_too_large")
+    assert not Document.objects.exists()

@@ -215,6 +215,16 @@ FINETUNING_MAX_UPLOAD_BYTES = env.int("FINETUNING_MAX_UPLOAD_BYTES", default=50 
 FINETUNING_PROVIDER = env.str("FINETUNING_PROVIDER", default="local")
 # Request bodies with files are streamed to disk past this size; the limits above still apply.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# No multipart body above this is read at all (413); defaults to the largest limit above + 1 MiB.
+MAX_UPLOAD_BYTES = env.int(
+    "MAX_UPLOAD_BYTES",
+    default=max(KNOWLEDGE_MAX_UPLOAD_BYTES, FINETUNING_MAX_UPLOAD_BYTES) + 1024 * 1024,
+)
+FILE_UPLOAD_HANDLERS = [
+    "apps.core.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Security --------------------------------------------------------------
 

@@ -25,7 +25,10 @@ from apps.tools.models import Tool
 from apps.workflows import services as workflow_services
 from apps.workflows.models import Workflow, WorkflowRun
 
-FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "demo"
+
+def demo_fixtures() -> Path:
+    return Path(settings.BASE_DIR) / "fixtures" / "demo"
+
 
 DEMO_PASSWORD = "agentry-demo-password"
 DEMO_ORGANIZATION_SLUG = "demo"
@@ -44,6 +47,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the platform will be served, for the printed links.",
+        )
+        parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Seed even with DEBUG off (the demo users have a published password).",
@@ -61,7 +69,7 @@ class Command(BaseCommand):
         # Jobs are queued on commit; finish any a worker has not taken yet, so the
         # demo shows finished work whether or not Celery runs inline.
         self._finish_jobs(organization)
-        self._report(organization, created)
+        self._report(organization, created, options["base_url"].rstrip("/"))
 
     def _seed_people(self):
         created = sync_builtin_roles()
@@ -131,7 +139,7 @@ class Command(BaseCommand):
             knowledge_services.document_upload(
                 knowledge_base=knowledge_base,
                 uploaded_file=SimpleUploadedFile(
-                    "handbook.md", (FIXTURES / "handbook.md").read_bytes(), "text/markdown"
+                    "handbook.md", (demo_fixtures() / "handbook.md").read_bytes(), "text/markdown"
                 ),
                 created_by=editor,
             )
@@ -197,7 +205,7 @@ class Command(BaseCommand):
             created.append("a workflow with a run")
 
         if not FineTuningJob.objects.filter(**scoped).exists():
-            with (FIXTURES / "training.jsonl").open("rb") as handle:
+            with (demo_fixtures() / "training.jsonl").open("rb") as handle:
                 finetuning_services.finetuning_job_create(
                     organization=organization,
                     created_by=editor,
@@ -222,15 +230,15 @@ class Command(BaseCommand):
         ):
             finetuning_services.finetuning_job_run(job_id=str(job.pk))
 
-    def _report(self, organization, created):
+    def _report(self, organization, created, base_url):
         self.stdout.write(
             f"Demo data ready ({', '.join(created) if created else 'nothing new to create'})."
         )
         self.stdout.write("")
-        self.stdout.write("  API:       http://127.0.0.1:8000/api/v1/")
-        self.stdout.write("  API docs:  http://127.0.0.1:8000/api/docs/")
-        self.stdout.write("  Log in:    http://127.0.0.1:8000/api-auth/login/")
-        self.stdout.write("  Admin:     http://127.0.0.1:8000/admin/")
+        self.stdout.write(f"  API:       {base_url}/api/v1/")
+        self.stdout.write(f"  API docs:  {base_url}/api/docs/")
+        self.stdout.write(f"  Log in:    {base_url}/api-auth/login/")
+        self.stdout.write(f"  Admin:     {base_url}/admin/")
         self.stdout.write("")
         self.stdout.write(f"  Password for every demo login: {DEMO_PASSWORD}")
         for role in BuiltinRole.values:
