@@ -22,6 +22,9 @@ class MemberAccess:
 
     membership: object
     permissions: frozenset[str]
+    # For a request made with an API key: the key's scopes (manage expanded). Nothing outside
+    # them is allowed, whatever the key's creator holds.
+    scope: frozenset[str] | None = None
     _object_permissions: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -42,6 +45,8 @@ class MemberAccess:
 
     def has_on(self, obj: Model, permission: str) -> bool:
         """Whether the caller may do `permission` on `obj`: by role, or by a grant on it."""
+        if self.scope is not None and permission not in self.scope:
+            return False
         return self.has(permission) or permission in self.granted_on(obj)
 
     def granted_on(self, obj: Model) -> frozenset[str]:
@@ -58,8 +63,19 @@ def role_permissions(role) -> frozenset[str]:
     return catalog.expand(codenames.values_list("codename", flat=True))
 
 
-def member_access(*, user, organization_slug: str) -> MemberAccess | None:
-    """The caller's access in the organization with this slug; None for non-members."""
+def api_key_of(request):
+    """The API key a request was authenticated with, or None."""
+    auth = getattr(request, "auth", None)
+    return auth if getattr(auth, "is_api_key", False) else None
+
+
+def member_access(*, user, organization_slug: str, api_key=None) -> MemberAccess | None:
+    """The caller's access in the organization with this slug; None for non-members.
+
+    With an API key, the key's creator is the member, the key works only in its
+    own organization, and its scopes bound what it may do: never more than the
+    creator holds now, so demoting the creator narrows the key at once.
+    """
     from apps.organizations.models import Membership
 
     if not user.is_authenticated:
@@ -71,7 +87,13 @@ def member_access(*, user, organization_slug: str) -> MemberAccess | None:
     )
     if membership is None:
         return None
-    return MemberAccess(membership=membership, permissions=role_permissions(membership.role))
+    permissions = role_permissions(membership.role)
+    if api_key is None:
+        return MemberAccess(membership=membership, permissions=permissions)
+    if api_key.organization_id != membership.organization_id:
+        return None
+    scope = catalog.expand(api_key.scopes)
+    return MemberAccess(membership=membership, permissions=permissions & scope, scope=scope)
 
 
 def is_grantable(model: type[Model]) -> bool:
@@ -134,6 +156,8 @@ def visible(queryset: QuerySet, access: MemberAccess, resource: str, action: str
     if access.has(permission):
         return queryset
     if not is_grantable(queryset.model):
+        return queryset.none()
+    if access.scope is not None and permission not in access.scope:
         return queryset.none()
     codenames = None if action == "read" else _codenames_implying(permission)
     return queryset.filter(_granted_ids(access, queryset.model, codenames))

@@ -50,10 +50,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "guardian",
+    "rest_framework_simplejwt.token_blacklist",
+    "rest_framework_api_key",
     "apps.core",
     "apps.accounts",
     "apps.access",
     "apps.organizations",
+    "apps.authn",
+    "apps.apikeys",
+    "apps.ratelimit",
     "apps.tools",
     "apps.knowledge",
     "apps.agents",
@@ -202,6 +207,25 @@ STORAGES = {
 
 # Bodies above this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+
+# --- Authentication, API keys and rate limits --------------------------------
+
+# Lifetimes in seconds of JWT access tokens and of (rotating) refresh tokens.
+JWT_EXPIRATION = env.int("JWT_EXPIRATION", default=15 * 60)
+REFRESH_TOKEN_EXPIRATION = env.int("REFRESH_TOKEN_EXPIRATION", default=7 * 24 * 3600)
+# Requests allowed per RATE_LIMIT_TTL seconds, per API key, else user, else client IP.
+RATE_LIMIT_MAX = env.int("RATE_LIMIT_MAX", default=600)
+RATE_LIMIT_TTL = env.int("RATE_LIMIT_TTL", default=60)
+# Stricter limit of login, token, password and key-creation endpoints (per RATE_LIMIT_AUTH_TTL).
+RATE_LIMIT_AUTH_MAX = env.int("RATE_LIMIT_AUTH_MAX", default=10)
+RATE_LIMIT_AUTH_TTL = env.int("RATE_LIMIT_AUTH_TTL", default=60)
+# Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Failed logins of one account or IP before a lockout, and the first lockout's length (it doubles).
+LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
+# Hours a rotated API key keeps working unless the rotation says otherwise.
+API_KEY_ROTATION_GRACE_HOURS = env.int("API_KEY_ROTATION_GRACE_HOURS", default=24)
 
 # --- Domain limits ---------------------------------------------------------
 

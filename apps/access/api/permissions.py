@@ -45,10 +45,14 @@ class _Public(Rule):
 
 
 class _Authenticated(Rule):
-    """Any signed-in caller: for actions with no organization yet (list mine, create one)."""
+    """Any signed-in person: for actions with no organization yet (list mine, create one).
+
+    Not an API key: a key acts only inside its own organization.
+    """
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated)
+        is_key = getattr(getattr(request, "auth", None), "is_api_key", False)
+        return bool(request.user and request.user.is_authenticated) and not is_key
 
     def __repr__(self):
         return "AUTHENTICATED"

@@ -47,6 +47,7 @@ class OrganizationScopedViewSet(GenericViewSet):
         access = policy.member_access(
             user=self.request.user,
             organization_slug=self.kwargs.get(self.organization_url_kwarg, ""),
+            api_key=policy.api_key_of(self.request),
         )
         if access is None:
             raise NotFound()
