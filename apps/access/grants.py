@@ -132,12 +132,12 @@ def grant_revoke(*, grant: Model, access: MemberAccess) -> None:
     grant.delete()
 
 
-def grants_revoke_for_member(*, user, organization) -> int:
-    """Remove every grant `user` holds on objects of `organization` (they are leaving it)."""
+def grants_revoke_for_member(*, user_id, organization_id) -> int:
+    """Remove every grant a user holds on objects of an organization (they are leaving it)."""
     removed = 0
     for model in shareable_models():
         user_grant, _role_grant = grant_models(model)
         removed += user_grant.objects.filter(
-            user=user, content_object__organization=organization
+            user_id=user_id, content_object__organization_id=organization_id
         ).delete()[0]
     return removed

@@ -71,9 +71,14 @@ def sync_builtin_roles(apps=global_apps) -> list[str]:
     permissions = catalog_permissions(apps)
     changes = []
     for key, wanted in catalog.BUILTIN_ROLE_PERMISSIONS.items():
-        group, group_created = Group.objects.get_or_create(name=builtin_group_name(key))
-        role = Role.objects.filter(organization__isnull=True, key=key).first()
-        if role is None:
+        role = (
+            Role.objects.select_related("group").filter(organization__isnull=True, key=key).first()
+        )
+        if role is not None:
+            # The role's own group, even if staff renamed it.
+            group, group_created = role.group, False
+        else:
+            group, group_created = Group.objects.get_or_create(name=builtin_group_name(key))
             Role.objects.create(
                 key=key,
                 name=BUILTIN_ROLE_NAMES[key],

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from rest_framework.exceptions import NotFound
 
 from apps.core.exceptions import ConflictError
 
@@ -10,6 +11,12 @@ from . import catalog
 from .models import Role
 from .policy import MemberAccess, role_permissions
 from .roles import catalog_permissions
+
+
+def lock_organization(organization_id) -> None:
+    from apps.organizations.services import lock_organization as lock
+
+    lock(organization_id)
 
 
 class BuiltinRoleError(ConflictError):
@@ -20,6 +27,15 @@ class BuiltinRoleError(ConflictError):
 class RoleInUseError(ConflictError):
     code = "role_in_use"
     default_message = "Members hold this role; give them another role before deleting it."
+
+
+def _locked_role(role: Role) -> Role:
+    """The role as it is now, under its organization's lock; 404 if it was deleted meanwhile."""
+    lock_organization(role.organization_id)
+    current = Role.objects.select_related("group").filter(pk=role.pk).first()
+    if current is None:
+        raise NotFound()
+    return current
 
 
 def _clean_permissions(permissions: list[str], *, access: MemberAccess) -> list[str]:
@@ -52,6 +68,7 @@ def role_create(
 ) -> Role:
     """Define a custom role of the caller's organization, holding no more than the caller."""
     organization = access.organization
+    lock_organization(organization.pk)
     if key in catalog.BUILTIN_ROLE_PERMISSIONS:
         raise ValidationError({"key": [f"'{key}' is the key of a built-in role."]})
     if Role.objects.filter(organization=organization, key=key).exists():
@@ -84,6 +101,7 @@ def role_update(
     """Rename a custom role or change its permissions; effective on members' next request."""
     if role.is_builtin:
         raise BuiltinRoleError()
+    role = _locked_role(role)
     if role_permissions(role) - access.permissions:
         raise PermissionDenied("You cannot change a role that holds more than you do.")
     if name is not None:
@@ -102,6 +120,7 @@ def role_delete(*, role: Role, access: MemberAccess) -> None:
     """Delete a custom role no member holds."""
     if role.is_builtin:
         raise BuiltinRoleError()
+    role = _locked_role(role)
     if role_permissions(role) - access.permissions:
         raise PermissionDenied("You cannot delete a role that holds more than you do.")
     if role.memberships.exists():

@@ -12,8 +12,8 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
+from rest_framework.exceptions import NotFound
 
-from apps.access.grants import grants_revoke_for_member
 from apps.access.models import Role
 from apps.access.policy import role_permissions
 from apps.access.roles import builtin_role
@@ -190,29 +190,58 @@ def _check_role_belongs(*, organization: Organization, role: Role) -> None:
         raise ValidationError({"role": ["This role does not exist in this organization."]})
 
 
+def lock_organization(organization_id) -> None:
+    """Serialise changes to an organization's members, roles and grants.
+
+    Every such change takes this row lock first and then re-reads what it
+    decides on, so two requests can never both pass a check the other one
+    invalidates (the last Owner leaving while being replaced, an Admin removing
+    someone who was just made Owner, a grant racing its grantee's removal).
+    """
+    Organization.objects.select_for_update().filter(pk=organization_id).values("pk").first()
+
+
+def _fresh(membership: Membership) -> Membership:
+    """The membership as it is now (after the organization lock), or 404 if it is gone."""
+    current = (
+        Membership.objects.select_related("role", "organization", "user")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if current is None:
+        raise NotFound()
+    return current
+
+
+def _fresh_role(role: Role) -> Role:
+    current = Role.objects.filter(pk=role.pk).first()
+    if current is None:
+        raise ValidationError({"role": ["This role no longer exists."]})
+    return current
+
+
 @transaction.atomic
 def membership_add(
     *, organization: Organization, email: str, role: Role, acting: Membership
 ) -> Membership:
     """Add an existing user to an organization with a role no wider than the actor's."""
+    lock_organization(organization.pk)
+    acting, role = _fresh(acting), _fresh_role(role)
     _check_role_belongs(organization=organization, role=role)
     _check_may_assign(acting=acting, role=role)
     user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
     if user is None:
         raise ValidationError({"email": ["No active user has this email address."]})
-    already = ValidationError({"email": ["This user is already a member."]})
     if Membership.objects.filter(organization=organization, user=user).exists():
-        raise already
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent request may add them first
-            return Membership.objects.create(organization=organization, user=user, role=role)
-    except IntegrityError:
-        raise already from None
+        raise ValidationError({"email": ["This user is already a member."]})
+    return Membership.objects.create(organization=organization, user=user, role=role)
 
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: Role, acting: Membership) -> Membership:
     """Give a member another role; Owners are changed only by Owners."""
+    lock_organization(membership.organization_id)
+    membership, acting, role = _fresh(membership), _fresh(acting), _fresh_role(role)
     _check_role_belongs(organization=membership.organization, role=role)
     if role.pk == membership.role_id:
         return membership
@@ -229,11 +258,13 @@ def membership_change_role(*, membership: Membership, role: Role, acting: Member
 def membership_remove(*, membership: Membership, acting: Membership) -> None:
     """Remove a member (or let one leave), with every object grant they held there.
 
-    The last Owner can do neither.
+    The last Owner can do neither. (Grants are revoked by a receiver of the
+    membership's deletion, so removals through the admin revoke them too.)
     """
+    lock_organization(membership.organization_id)
+    membership, acting = _fresh(membership), _fresh(acting)
     if membership.pk != acting.pk:
         _check_may_act_on(acting=acting, target=membership)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
-    grants_revoke_for_member(user=membership.user, organization=membership.organization)
     membership.delete()

@@ -186,10 +186,15 @@ def test_member_retrieves_a_conversation(viewer_client, conversation, make_messa
     assert body["message_count"] == 1
 
 
-def test_editor_renames_a_conversation_and_switches_its_agent(
+def test_editor_renames_their_conversation_and_switches_its_agent(
     editor_client, conversation, make_agent, organization
 ):
     other_agent = make_agent(organization, name="Escalations")
+    # An Editor changes only conversations they own (or manage).
+    refused = editor_client.patch(conversation_url(conversation), {"title": "Not mine"})
+    assert refused.status_code == 403
+    conversation.owner = editor_client.handler._force_user
+    conversation.save()
     response = editor_client.patch(
         conversation_url(conversation), {"title": "Escalated", "agent": str(other_agent.pk)}
     )

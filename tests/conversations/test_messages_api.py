@@ -172,8 +172,15 @@ def test_retrieve_a_message(viewer_client, conversation, make_message):
     assert (body["id"], body["role"], body["content"]) == (str(message.pk), "system", "Be kind.")
 
 
-def test_editor_corrects_a_message(editor_client, conversation, make_message):
+def test_editor_corrects_a_message_of_their_conversation(
+    editor_client, conversation, make_message
+):
     message = make_message(conversation, content="typo")
+    # An Editor changes only messages of conversations they own (or manage).
+    refused = editor_client.patch(message_url(conversation, message), {"content": "x"})
+    assert refused.status_code == 403
+    conversation.owner = editor_client.handler._force_user
+    conversation.save()
     response = editor_client.patch(
         message_url(conversation, message), {"content": "fixed", "completion_tokens": 7}
     )

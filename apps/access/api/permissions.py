@@ -110,13 +110,21 @@ class Requires(Rule):
 
 
 def action_of(request, view) -> str:
-    action = getattr(view, "action", None)
-    if action == "metadata":
-        # OPTIONS describes the endpoint: whoever may read it may ask.
-        return "retrieve" if getattr(view, "detail", False) else "list"
-    if action:
-        return action
+    """The action whose rule applies: the one this request's method maps to.
+
+    DRF's metadata (OPTIONS) and the browsable API's forms ask the permission
+    class about other methods by changing `request.method`; mapping the method
+    each time keeps them from advertising what the caller may not do.
+    """
     method = request.method.lower()
+    action_map = getattr(view, "action_map", None)
+    if action_map is not None:
+        if method in action_map:
+            return action_map[method]
+        if method == "options":
+            # OPTIONS describes the endpoint: whoever may read it may ask.
+            return "retrieve" if getattr(view, "detail", False) else "list"
+        return getattr(view, "action", None) or method
     return "get" if method in ("head", "options") else method
 
 

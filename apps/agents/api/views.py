@@ -1,8 +1,11 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from apps.access import policy
 from apps.agents import selectors, services
 from apps.agents.models import Agent
+from apps.knowledge.models import KnowledgeBase
 from apps.organizations.api.base import OrganizationContentViewSet, crud_access
+from apps.tools.models import Tool
 
 from .filters import AgentFilter
 from .serializers import AgentSerializer
@@ -28,7 +31,13 @@ class AgentViewSet(OrganizationContentViewSet):
     access = crud_access("agents")
 
     def get_organization_queryset(self):
-        return selectors.agent_list(organization=self.organization)
+        access = self.member_access
+        # An agent names only the tools and knowledge bases the caller may read.
+        return selectors.agent_list(
+            organization=self.organization,
+            tools=policy.visible(Tool.objects.all(), access, "tools"),
+            knowledge_bases=policy.visible(KnowledgeBase.objects.all(), access, "knowledge_bases"),
+        )
 
     def perform_create(self, serializer):
         agent = services.agent_create(

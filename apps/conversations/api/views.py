@@ -12,12 +12,12 @@ from .serializers import ConversationSerializer, MessageSerializer
 
 
 def owner_or_manager(access, conversation) -> bool:
-    """A conversation is deleted by its owner, or by someone who manages conversations."""
+    """A conversation is changed or deleted by its owner, or by someone who manages them."""
     return conversation.owner_id == access.user.pk or access.has(perm("conversations", "manage"))
 
 
 def message_owner_or_manager(access, message) -> bool:
-    """A message is deleted by its conversation's owner, or by someone who manages conversations."""
+    """A message is changed or deleted by its conversation's owner, or by a manager of them."""
     return owner_or_manager(access, message.conversation)
 
 
@@ -44,6 +44,8 @@ class ConversationViewSet(OrganizationContentViewSet):
     ordering = ("-updated_at", "-created_at")
     access = crud_access(
         "conversations",
+        update=Requires(perm("conversations", "update"), policy=owner_or_manager),
+        partial_update=Requires(perm("conversations", "update"), policy=owner_or_manager),
         destroy=Requires(perm("conversations", "delete"), policy=owner_or_manager),
     )
 
@@ -106,6 +108,8 @@ class MessageViewSet(OrganizationContentViewSet):
     ordering = ("created_at",)
     access = crud_access(
         "conversations",
+        update=Requires(perm("conversations", "update"), policy=message_owner_or_manager),
+        partial_update=Requires(perm("conversations", "update"), policy=message_owner_or_manager),
         destroy=Requires(perm("conversations", "delete"), policy=message_owner_or_manager),
     )
 
