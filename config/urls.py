@@ -3,9 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from apps.authn.forms import LockoutAdminAuthenticationForm
 from apps.core.api.views import ApiRootView, SchemaView, SwaggerView
 from apps.core.views import api_not_found
 from apps.organizations.api.urls import organization_urlpatterns
+
+# The admin's login form counts failures and honours lockouts like every other login.
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 handler400 = "apps.core.views.bad_request"
 handler403 = "apps.core.views.permission_denied"
@@ -21,12 +25,14 @@ organization_scoped_patterns = [
     path("", include("apps.workflows.api.urls")),
     path("", include("apps.tools.api.urls")),
     path("", include("apps.finetuning.api.urls")),
+    path("", include("apps.apikeys.api.urls")),
 ]
 
 api_v1_patterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.organizations.api.urls")),
+    path("auth/", include("apps.authn.api.urls")),
     path("orgs/<slug:org_slug>/", include(organization_scoped_patterns)),
 ]
 
@@ -35,7 +41,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api-auth/", include("rest_framework.urls")),
+    # DRF's login and logout names, with the login lockout (apps.authn.session_urls).
+    path("api-auth/", include("apps.authn.session_urls")),
     # Anything else under /api/ is the error envelope's 404, with DEBUG on too.
     re_path(r"^api/", api_not_found),
 ]

@@ -53,11 +53,17 @@ def test_every_api_view_declares_access_for_every_action(route, callback, view_c
 
 
 def test_a_view_that_declares_nothing_is_denied(db):
+    from rest_framework.test import force_authenticate
+
+    from .factories import UserFactory
+
     class Undeclared(APIView):
         def get(self, request):
             raise AssertionError("must not be reached")
 
-    response = Undeclared.as_view()(APIRequestFactory().get("/api/v1/undeclared/"))
+    request = APIRequestFactory().get("/api/v1/undeclared/")
+    force_authenticate(request, UserFactory())  # signed in, so the refusal is 403, not 401
+    response = Undeclared.as_view()(request)
     assert response.status_code == 403
 
 

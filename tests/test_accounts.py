@@ -76,7 +76,7 @@ def test_me_returns_and_updates_own_profile(client_for):
 
 
 def test_me_needs_authentication(api_client):
-    assert api_client.get("/api/v1/me/").status_code == 403
+    assert api_client.get("/api/v1/me/").status_code == 401
 
 
 def test_session_login_works_for_the_browsable_api(client):

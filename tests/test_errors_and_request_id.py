@@ -101,7 +101,7 @@ def test_oversized_body_is_413(owner_client):
 
 
 def test_not_authenticated_uses_the_envelope(api_client):
-    assert_envelope(api_client.get("/api/v1/orgs/"), 403, "not_authenticated")
+    assert_envelope(api_client.get("/api/v1/orgs/"), 401, "not_authenticated")
 
 
 @pytest.fixture

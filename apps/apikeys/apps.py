@@ -5,3 +5,6 @@ class ApikeysConfig(AppConfig):
     name = "apps.apikeys"
     label = "apikeys"
     verbose_name = "API keys"
+
+    def ready(self):
+        from . import receivers, schema  # noqa: F401  (connects receivers, the OpenAPI scheme)

@@ -5,6 +5,7 @@ the platform runs for development: SQLite, an in-process cache, Celery in eager
 mode and the console email backend. With DEBUG off, secrets have no default.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.ratelimit.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +154,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    # Daily: warn the creators of API keys that expire within 7 days (once per key).
+    "apikeys-warn-expiring": {"task": "apikeys.warn_expiring_api_keys", "schedule": 24 * 3600},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Email -----------------------------------------------------------------
@@ -227,6 +233,25 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
 # Hours a rotated API key keeps working unless the rotation says otherwise.
 API_KEY_ROTATION_GRACE_HOURS = env.int("API_KEY_ROTATION_GRACE_HOURS", default=24)
 
+# JWTs (docs/AUTHENTICATION.md). apps.authn.tokens reads the two lifetimes above each time a
+# token is made; these copies are what simplejwt itself sees.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_EXPIRATION),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=REFRESH_TOKEN_EXPIRATION),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # last_login is set when a pair is obtained with a password, never on refresh.
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("apps.authn.tokens.AccessToken",),
+    # Tokens carry a digest of the password hash: a password change invalidates them all.
+    "CHECK_REVOKE_TOKEN": True,
+}
+
 # --- Domain limits ---------------------------------------------------------
 
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
@@ -268,6 +293,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: a bad API key is a 401 whatever other credentials come with it.
+        "apps.apikeys.authentication.ApiKeyAuthentication",
+        # A bad Bearer token is a 401 even when a session cookie is also present.
+        "apps.authn.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Default deny: a view that declares no permission answers nobody.
@@ -287,6 +316,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "apps.core.api.filters.StrictOrderingFilter",
     ],
+    # Counted in Redis per API key, user or client IP; see docs/RATE_LIMITS.md.
+    "DEFAULT_THROTTLE_CLASSES": ["apps.ratelimit.throttles.PlatformRateThrottle"],
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

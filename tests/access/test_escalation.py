@@ -1002,8 +1002,8 @@ def test_staff_superuser_has_no_permission_without_an_object(staff):
 def test_anonymous_caller_is_not_authenticated(organization, api_client, method, path):
     body = {"name": "Anon", "model_name": "gpt-4o-mini", "slug": "anon"}
     response = getattr(api_client, method)(path, body, format="json")
-    # Session authentication offers no challenge to answer, so DRF says 403, not 401.
-    assert response.status_code == 403, response.content
+    # API-key (and token) authentication offer a challenge (WWW-Authenticate): 401, not 403.
+    assert response.status_code == 401, response.content
     assert error_code(response) == "not_authenticated"
     assert not Agent.objects.exists()
     assert list(Organization.objects.values_list("slug", flat=True)) == ["acme"]
@@ -1013,11 +1013,11 @@ def test_anonymous_caller_cannot_reach_an_object(tenants, api_client):
     agent = tenants["a_agent"]
     for method in ("get", "patch", "delete"):
         response = getattr(api_client, method)(f"{ACME}/agents/{agent.pk}/", {"name": "A"})
-        assert (response.status_code, error_code(response)) == (403, "not_authenticated")
+        assert (response.status_code, error_code(response)) == (401, "not_authenticated")
     response = api_client.post(
         f"{ACME}/agents/{agent.pk}/grants/", {"role": "viewer", "actions": ["manage"]}
     )
-    assert (response.status_code, error_code(response)) == (403, "not_authenticated")
+    assert (response.status_code, error_code(response)) == (401, "not_authenticated")
     assert Agent.objects.get(pk=agent.pk).name == "Acme agent"
     assert not AgentRoleGrant.objects.exists()
 

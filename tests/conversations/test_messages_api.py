@@ -172,9 +172,7 @@ def test_retrieve_a_message(viewer_client, conversation, make_message):
     assert (body["id"], body["role"], body["content"]) == (str(message.pk), "system", "Be kind.")
 
 
-def test_editor_corrects_a_message_of_their_conversation(
-    editor_client, conversation, make_message
-):
+def test_editor_corrects_a_message_of_their_conversation(editor_client, conversation, make_message):
     message = make_message(conversation, content="typo")
     # An Editor changes only messages of conversations they own (or manage).
     refused = editor_client.patch(message_url(conversation, message), {"content": "x"})

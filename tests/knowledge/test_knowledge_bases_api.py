@@ -221,7 +221,7 @@ def test_non_members_and_anonymous_callers_are_kept_out(
     outsider = client_for(member_of(other_organization, BuiltinRole.OWNER).user)
     assert outsider.get(knowledge_bases_url()).status_code == 404
     assert outsider.get(knowledge_base_url(knowledge_base)).status_code == 404
-    assert api_client.get(knowledge_bases_url()).status_code == 403
+    assert api_client.get(knowledge_bases_url()).status_code == 401
 
 
 def test_reingest_queues_every_document_with_the_current_settings(

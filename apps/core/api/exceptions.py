@@ -86,6 +86,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
+    if isinstance(api_exc, exceptions.AuthenticationFailed):
+        api_exc = _throttled_after_failed_authentication(context) or api_exc
+
     headers = {}
     if getattr(api_exc, "auth_header", None):
         headers["WWW-Authenticate"] = api_exc.auth_header
@@ -110,6 +113,26 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         status=api_exc.status_code,
         headers=headers,
     )
+
+
+def _throttled_after_failed_authentication(context: dict) -> exceptions.Throttled | None:
+    """Count a bad credential against its IP; past the auth limit, answer 429 instead of 401.
+
+    Permissions and throttles run after authentication, so without this a flood
+    of wrong keys or tokens would never meet a limit.
+    """
+    from apps.ratelimit.client_ip import client_ip
+    from apps.ratelimit.limiter import hit
+    from apps.ratelimit.scopes import AUTH_SCOPE, limit_of
+
+    request = context.get("request")
+    if request is None:
+        return None
+    limit, period = limit_of(AUTH_SCOPE)
+    count = hit(f"failed-auth:ip:{client_ip(request)}", limit=limit, period=period)
+    if count is None or count.is_allowed:
+        return None
+    return exceptions.Throttled(wait=count.reset)
 
 
 def _code_of(exc: exceptions.APIException) -> str:
