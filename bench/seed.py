@@ -4,7 +4,8 @@ Organization "bench" with AGENTS agents (each with two tools), and three callers
 - owner: reads every agent through the role (permission checked, list not narrowed by grants);
 - granted: a custom role without agents:read, holding a read grant on every other agent
   (the list is narrowed through the grant tables: the permission-filtered list);
-- the unchecked baseline needs no caller.
+- the unchecked baseline needs no caller;
+- and the Owner's API key (scope agents:read) and JWT access token, for the same list.
 """
 
 import json
@@ -25,6 +26,8 @@ def main():
     from django.test import Client
 
     from apps.access.policy import member_access
+    from apps.apikeys.services import api_key_create
+    from apps.authn.tokens import token_pair_for
     from apps.access.services import role_create
     from apps.accounts.models import User
     from apps.agents.models import Agent, AgentUserGrant
@@ -54,12 +57,19 @@ def main():
         AgentUserGrant(user=granted, permission=read, content_object=agent) for agent in agents[::2]
     )
 
-    cookies = {}
+    credentials = {}
     for name, user in (("owner", owner), ("granted", granted)):
         client = Client()
         client.force_login(user)
-        cookies[name] = client.cookies["sessionid"].value
-    print(json.dumps(cookies))
+        credentials[name] = client.cookies["sessionid"].value
+    _key, secret = api_key_create(
+        access=member_access(user=owner, organization_slug="bench"),
+        name="bench",
+        scopes=["agents:read"],
+    )
+    credentials["api_key"] = secret
+    credentials["jwt"] = token_pair_for(owner)["access"]
+    print(json.dumps(credentials))
 
 
 if __name__ == "__main__":
