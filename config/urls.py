@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from health_check.views import HealthCheckView
 
 from apps.authn.forms import LockoutAdminAuthenticationForm
 from apps.core.api.views import ApiRootView, SchemaView, SwaggerView
@@ -42,6 +43,18 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # DRF's login and logout names, with the login lockout (apps.authn.session_urls).
+    # Database, cache and rate limiter; JSON with ?format=json or Accept: application/json.
+    path(
+        "health/",
+        HealthCheckView.as_view(
+            checks=[
+                "health_check.checks.Database",
+                "health_check.checks.Cache",
+                "apps.ratelimit.health.RateLimiter",
+            ]
+        ),
+        name="health",
+    ),
     path("api-auth/", include("apps.authn.session_urls")),
     # Anything else under /api/ is the error envelope's 404, with DEBUG on too.
     re_path(r"^api/", api_not_found),

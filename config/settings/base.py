@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "guardian",
+    "health_check",
     "rest_framework_simplejwt.token_blacklist",
     "rest_framework_api_key",
     "apps.core",
