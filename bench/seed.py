@@ -26,11 +26,11 @@ def main():
     from django.test import Client
 
     from apps.access.policy import member_access
-    from apps.apikeys.services import api_key_create
-    from apps.authn.tokens import token_pair_for
     from apps.access.services import role_create
     from apps.accounts.models import User
     from apps.agents.models import Agent, AgentUserGrant
+    from apps.apikeys.services import api_key_create
+    from apps.authn.tokens import token_pair_for
     from apps.organizations.models import Membership
     from apps.organizations.services import organization_create
     from apps.tools.models import Tool
