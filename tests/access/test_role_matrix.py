@@ -22,8 +22,9 @@ How each action is exercised (`REQUESTS` below):
 
 Pairs without an endpoint are left out (`WITHOUT_ENDPOINT`): organization create
 (any signed-in user may create one: `test_any_signed_in_user_may_create_an_organization`),
-organization manage, finetuning_jobs manage, and the api_keys and audit_logs
-resources, whose endpoints come in later issues.
+organization manage, finetuning_jobs manage, api_keys (its role-by-action table,
+with the own-keys policy, is in tests/apikeys/test_api.py) and audit_logs (no
+endpoints until the audit issue).
 """
 
 import uuid
