@@ -233,6 +233,19 @@ def api_key_create(
     _check_expiry(expires_at, organization=organization, now=now, field="expires_at")
     _check_rate_limit(rate_limit, access=access)
     _check_within_acting_key(acting_key, expires_at=expires_at, allowed_ips=allowed_ips)
+    if acting_key is not None and acting_key.rate_limit:
+        # A key cannot mint itself a copy with a looser limit.
+        if rate_limit is None:
+            rate_limit = acting_key.rate_limit
+        elif rate_limit > acting_key.rate_limit:
+            raise ValidationError(
+                {
+                    "rate_limit": [
+                        "A key issued with an API key cannot have a higher rate limit than "
+                        f"that key ({acting_key.rate_limit})."
+                    ]
+                }
+            )
     key, raw_key = _issue(
         organization=organization,
         created_by=access.user,

@@ -142,9 +142,15 @@ def organization_delete(*, organization: Organization) -> None:
     transaction.on_commit(remove_files)
 
 
-def _check_may_assign(*, acting: Membership, role: Role) -> None:
+def _acting_permissions(acting: Membership, scope: frozenset[str] | None) -> frozenset[str]:
+    """What the actor holds here; with an API key, only within the key's scopes."""
+    held = role_permissions(acting.role)
+    return held if scope is None else held & scope
+
+
+def _check_may_assign(*, acting: Membership, role: Role, scope=None) -> None:
     """Nobody gives a role holding a permission they do not hold themselves."""
-    beyond = role_permissions(role) - role_permissions(acting.role)
+    beyond = role_permissions(role) - _acting_permissions(acting, scope)
     if beyond:
         raise PermissionDenied(
             f"You cannot give the role '{role.key}': it holds permissions you do not "
@@ -152,11 +158,11 @@ def _check_may_assign(*, acting: Membership, role: Role) -> None:
         )
 
 
-def _check_may_act_on(*, acting: Membership, target: Membership) -> None:
+def _check_may_act_on(*, acting: Membership, target: Membership, scope=None) -> None:
     """Only an Owner changes or removes an Owner; nobody acts on a role above their own."""
     if target.is_owner and not acting.is_owner:
         raise PermissionDenied("Only an Owner can change or remove an Owner.")
-    if role_permissions(target.role) - role_permissions(acting.role):
+    if role_permissions(target.role) - _acting_permissions(acting, scope):
         raise PermissionDenied("You cannot change a member whose role holds more than yours.")
 
 
@@ -222,13 +228,18 @@ def _fresh_role(role: Role) -> Role:
 
 @transaction.atomic
 def membership_add(
-    *, organization: Organization, email: str, role: Role, acting: Membership
+    *,
+    organization: Organization,
+    email: str,
+    role: Role,
+    acting: Membership,
+    acting_scope: frozenset[str] | None = None,
 ) -> Membership:
     """Add an existing user to an organization with a role no wider than the actor's."""
     lock_organization(organization.pk)
     acting, role = _fresh(acting), _fresh_role(role)
     _check_role_belongs(organization=organization, role=role)
-    _check_may_assign(acting=acting, role=role)
+    _check_may_assign(acting=acting, role=role, scope=acting_scope)
     user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
     if user is None:
         raise ValidationError({"email": ["No active user has this email address."]})
@@ -238,15 +249,21 @@ def membership_add(
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: Role, acting: Membership) -> Membership:
+def membership_change_role(
+    *,
+    membership: Membership,
+    role: Role,
+    acting: Membership,
+    acting_scope: frozenset[str] | None = None,
+) -> Membership:
     """Give a member another role; Owners are changed only by Owners."""
     lock_organization(membership.organization_id)
     membership, acting, role = _fresh(membership), _fresh(acting), _fresh_role(role)
     _check_role_belongs(organization=membership.organization, role=role)
     if role.pk == membership.role_id:
         return membership
-    _check_may_act_on(acting=acting, target=membership)
-    _check_may_assign(acting=acting, role=role)
+    _check_may_act_on(acting=acting, target=membership, scope=acting_scope)
+    _check_may_assign(acting=acting, role=role, scope=acting_scope)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
     membership.role = role
@@ -255,7 +272,9 @@ def membership_change_role(*, membership: Membership, role: Role, acting: Member
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, acting: Membership) -> None:
+def membership_remove(
+    *, membership: Membership, acting: Membership, acting_scope: frozenset[str] | None = None
+) -> None:
     """Remove a member (or let one leave), with every object grant they held there.
 
     The last Owner can do neither. (Grants are revoked by a receiver of the
@@ -264,7 +283,7 @@ def membership_remove(*, membership: Membership, acting: Membership) -> None:
     lock_organization(membership.organization_id)
     membership, acting = _fresh(membership), _fresh(acting)
     if membership.pk != acting.pk:
-        _check_may_act_on(acting=acting, target=membership)
+        _check_may_act_on(acting=acting, target=membership, scope=acting_scope)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
     membership.delete()

@@ -74,7 +74,10 @@ def count_request(request, scope: str = DEFAULT_SCOPE) -> Count | None:
     carries no RateLimit headers.
     """
     limit, period = limit_of(scope, api_key_of(request))
-    result = hit(f"{scope}:{caller_of(request)}", limit=limit, period=period)
+    # Login, token, password and key-creation endpoints count per client IP, whatever
+    # credential comes along: otherwise each key or account would be a fresh budget.
+    caller = f"ip:{client_ip(request)}" if scope == AUTH_SCOPE else caller_of(request)
+    result = hit(f"{scope}:{caller}", limit=limit, period=period)
     if result is not None:
         django_request = getattr(request, "_request", request)  # DRF wraps Django's request
         earlier = getattr(django_request, REQUEST_ATTRIBUTE, None)

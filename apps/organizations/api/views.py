@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
+from apps.access import policy
 from apps.access.api.permissions import AUTHENTICATED, Requires
 from apps.access.catalog import permission_name as perm
 from apps.organizations import selectors, services
@@ -83,8 +84,8 @@ class OrganizationViewSet(
 
 
 def is_own_membership(request, membership) -> bool:
-    """A member may always leave: delete their own membership."""
-    return membership.user_id == request.user.pk
+    """A member may always leave: delete their own membership (in person, not with an API key)."""
+    return membership.user_id == request.user.pk and policy.api_key_of(request) is None
 
 
 @extend_schema_view(
@@ -147,7 +148,10 @@ class MembershipViewSet(
         )
         serializer.is_valid(raise_exception=True)
         membership = services.membership_add(
-            organization=self.organization, acting=self.membership, **serializer.validated_data
+            organization=self.organization,
+            acting=self.membership,
+            acting_scope=self.member_access.scope,
+            **serializer.validated_data,
         )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -158,7 +162,10 @@ class MembershipViewSet(
         )
         serializer.is_valid(raise_exception=True)
         membership = services.membership_change_role(
-            membership=membership, role=serializer.validated_data["role"], acting=self.membership
+            membership=membership,
+            role=serializer.validated_data["role"],
+            acting=self.membership,
+            acting_scope=self.member_access.scope,
         )
         return Response(MembershipSerializer(membership).data)
 
@@ -166,4 +173,6 @@ class MembershipViewSet(
         return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
-        services.membership_remove(membership=instance, acting=self.membership)
+        services.membership_remove(
+            membership=instance, acting=self.membership, acting_scope=self.member_access.scope
+        )
