@@ -18,7 +18,7 @@ GRANTABLE_ACTIONS = ("create", "read", "update", "delete", "manage")
 
 def grant_models(model: type[Model]):
     """(user grant model, role grant model) of a shareable model."""
-    models = policy._grant_models(model)
+    models = policy.grant_models_of(model)
     if models is None:
         raise ValueError(f"{model.__name__} objects cannot be shared")
     return models

@@ -8,6 +8,7 @@ narrow every queryset with `visible`; nothing else decides access.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.contrib.auth.models import Permission
 from django.db.models import Model, Q, QuerySet
@@ -97,10 +98,16 @@ def member_access(*, user, organization_slug: str, api_key=None) -> MemberAccess
 
 
 def is_grantable(model: type[Model]) -> bool:
-    return _grant_models(model) is not None
+    return grant_models_of(model) is not None
 
 
-def _grant_models(model: type[Model]):
+@cache
+def grant_models_of(model: type[Model]):
+    """(user grant model, role grant model) of a shareable model, or None.
+
+    Cached: guardian finds them by walking the model's fields, and this is asked
+    on every list and object check.
+    """
     user_model = get_user_obj_perms_model(model)
     group_model = get_group_obj_perms_model(model)
     if getattr(user_model.objects, "is_generic", lambda: True)():
@@ -114,7 +121,7 @@ def _codenames_implying(permission: str) -> list[str]:
 
 
 def _granted_ids(access: MemberAccess, model: type[Model], codenames) -> Q:
-    user_grant, role_grant = _grant_models(model)
+    user_grant, role_grant = grant_models_of(model)
     to_user = user_grant.objects.filter(user_id=access.user.pk)
     to_role = role_grant.objects.filter(group_id=access.role.group_id)
     if codenames is not None:
@@ -126,7 +133,7 @@ def _granted_ids(access: MemberAccess, model: type[Model], codenames) -> Q:
 
 
 def _granted_on(access: MemberAccess, obj: Model) -> frozenset[str]:
-    models = _grant_models(type(obj))
+    models = grant_models_of(type(obj))
     if models is None:
         return frozenset()
     user_grant, role_grant = models

@@ -28,8 +28,31 @@ def builtin_role(key: str):
     return Role.objects.get(organization__isnull=True, key=key)
 
 
-def catalog_permissions(apps=global_apps):
-    """The Permission rows of every `resource:action`, by name (created if missing)."""
+def catalog_permissions(apps=global_apps, *, create: bool = False):
+    """The Permission rows of every `resource:action`, by name, in one query.
+
+    `create` first makes any that are missing (migrations and seed_roles do; a
+    request only reads them, since creating walks every model of the apps).
+    """
+    if create:
+        _create_catalog_permissions(apps)
+    Permission = apps.get_model("auth", "Permission")
+    rows = {}
+    candidates = Permission.objects.filter(codename__in=catalog.ALL_PERMISSIONS).select_related(
+        "content_type"
+    )
+    for permission in candidates:
+        content_type = permission.content_type
+        label = f"{content_type.app_label}.{content_type.model}"
+        if catalog.RESOURCE_MODELS[catalog.resource_of(permission.codename)].lower() == label:
+            rows[permission.codename] = permission
+    missing = catalog.ALL_PERMISSIONS - set(rows)
+    if missing:
+        raise RuntimeError(f"Permissions missing from the database: {sorted(missing)}")
+    return rows
+
+
+def _create_catalog_permissions(apps) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_label in sorted(
@@ -45,20 +68,6 @@ def catalog_permissions(apps=global_apps):
         finally:
             if stub:
                 app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    rows = {}
-    for resource, model_label in catalog.RESOURCE_MODELS.items():
-        app_label, _, model_name = model_label.partition(".")
-        for permission in Permission.objects.filter(
-            content_type__app_label=app_label,
-            content_type__model=model_name.lower(),
-            codename__startswith=f"{resource}:",
-        ):
-            rows[permission.codename] = permission
-    missing = catalog.ALL_PERMISSIONS - set(rows)
-    if missing:
-        raise RuntimeError(f"Permissions missing from the database: {sorted(missing)}")
-    return rows
 
 
 def sync_builtin_roles(apps=global_apps) -> list[str]:
@@ -68,7 +77,7 @@ def sync_builtin_roles(apps=global_apps) -> list[str]:
     """
     Group = apps.get_model("auth", "Group")
     Role = apps.get_model("access", "Role")
-    permissions = catalog_permissions(apps)
+    permissions = catalog_permissions(apps, create=True)
     changes = []
     for key, wanted in catalog.BUILTIN_ROLE_PERMISSIONS.items():
         role = (

@@ -6,17 +6,12 @@ from django.db import transaction
 from rest_framework.exceptions import NotFound
 
 from apps.core.exceptions import ConflictError
+from apps.organizations.services import lock_organization
 
 from . import catalog
 from .models import Role
 from .policy import MemberAccess, role_permissions
 from .roles import catalog_permissions
-
-
-def lock_organization(organization_id) -> None:
-    from apps.organizations.services import lock_organization as lock
-
-    lock(organization_id)
 
 
 class BuiltinRoleError(ConflictError):

@@ -52,10 +52,6 @@ class ConversationViewSet(OrganizationContentViewSet):
     def get_organization_queryset(self):
         return selectors.conversation_list(organization=self.organization)
 
-    def _reload(self, conversation: Conversation) -> Conversation:
-        # Read back through the list query so the response carries the same annotations.
-        return self.reload(conversation)
-
     def perform_create(self, serializer):
         conversation = services.conversation_create(
             organization=self.organization,
@@ -63,7 +59,7 @@ class ConversationViewSet(OrganizationContentViewSet):
             title=serializer.validated_data.get("title", ""),
             created_by=self.request.user,
         )
-        serializer.instance = self._reload(conversation)
+        serializer.instance = self.reload(conversation)
 
     def perform_update(self, serializer):
         conversation = services.conversation_update(
@@ -71,7 +67,7 @@ class ConversationViewSet(OrganizationContentViewSet):
             title=serializer.validated_data.get("title"),
             agent=serializer.validated_data.get("agent"),
         )
-        serializer.instance = self._reload(conversation)
+        serializer.instance = self.reload(conversation)
 
     def perform_destroy(self, instance):
         services.conversation_delete(conversation=instance)
