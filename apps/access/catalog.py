@@ -148,9 +148,6 @@ BUILTIN_ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ),
 }
 
-# Higher ranks may act on lower ones; used to stop anyone granting more than they hold.
-ROLE_RANK: Final = {VIEWER: 1, EDITOR: 2, ADMIN: 3, OWNER: 4}
-
 
 def permissions_imply(held: frozenset[str] | set[str], required: str) -> bool:
     """Whether a set of held permissions satisfies `required` (manage implies the rest)."""
@@ -158,7 +155,3 @@ def permissions_imply(held: frozenset[str] | set[str], required: str) -> bool:
         return True
     resource, _, _action = required.partition(":")
     return f"{resource}:{MANAGE}" in held
-
-
-def role_has_permission(role: str, required: str) -> bool:
-    return permissions_imply(BUILTIN_ROLE_PERMISSIONS.get(role, frozenset()), required)

@@ -12,6 +12,7 @@ from django.db.models import Model
 
 from . import catalog, policy
 from .policy import MemberAccess
+from .roles import check_role_available
 
 GRANTABLE_ACTIONS = ("create", "read", "update", "delete", "manage")
 
@@ -94,8 +95,8 @@ def grants_create(
         and not Membership.objects.filter(organization=organization, user=user).exists()
     ):
         raise ValidationError({"user": ["This user is not a member of this organization."]})
-    if role is not None and not (role.is_builtin or role.organization_id == organization.pk):
-        raise ValidationError({"role": ["This role does not exist in this organization."]})
+    if role is not None:
+        check_role_available(role, organization_id=organization.pk)
 
     user_grant, role_grant = grant_models(type(obj))
     app_label = obj._meta.app_label

@@ -28,6 +28,14 @@ def builtin_role(key: str):
     return Role.objects.get(organization__isnull=True, key=key)
 
 
+def check_role_available(role, *, organization_id) -> None:
+    """Refuse (400 on `role`) a role members of that organization cannot hold."""
+    from django.core.exceptions import ValidationError
+
+    if not (role.organization_id is None or role.organization_id == organization_id):
+        raise ValidationError({"role": ["This role does not exist in this organization."]})
+
+
 def catalog_permissions(apps=global_apps, *, create: bool = False):
     """The Permission rows of every `resource:action`, by name, in one query.
 

@@ -21,7 +21,11 @@ def conversation_list(*, organization: Organization) -> QuerySet[Conversation]:
 
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
-    """The messages of one conversation, oldest first."""
-    return Message.objects.filter(
-        conversation=conversation, organization_id=conversation.organization_id
-    ).order_by("created_at")
+    """The messages of one conversation, oldest first (with it, for the owner policy)."""
+    return (
+        Message.objects.filter(
+            conversation=conversation, organization_id=conversation.organization_id
+        )
+        .select_related("conversation")
+        .order_by("created_at")
+    )

@@ -16,11 +16,6 @@ def knowledge_base_list(*, organization: Organization) -> QuerySet[KnowledgeBase
     )
 
 
-def knowledge_base_get(*, organization: Organization, knowledge_base_id) -> KnowledgeBase | None:
-    """One knowledge base of the organization, or None (a missing and a foreign one alike)."""
-    return KnowledgeBase.objects.filter(organization=organization, pk=knowledge_base_id).first()
-
-
 def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
     return Document.objects.filter(
         organization_id=knowledge_base.organization_id, knowledge_base=knowledge_base

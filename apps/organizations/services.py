@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 
 from apps.access.models import Role
 from apps.access.policy import role_permissions
-from apps.access.roles import builtin_role
+from apps.access.roles import builtin_role, check_role_available
 from apps.accounts.models import User, normalize_email_address
 from apps.core.exceptions import ConflictError
 
@@ -148,9 +148,9 @@ def _acting_permissions(acting: Membership, scope: frozenset[str] | None) -> fro
     return held if scope is None else held & scope
 
 
-def _check_may_assign(*, acting: Membership, role: Role, scope=None) -> None:
+def _check_may_assign(*, held: frozenset[str], role: Role) -> None:
     """Nobody gives a role holding a permission they do not hold themselves."""
-    beyond = role_permissions(role) - _acting_permissions(acting, scope)
+    beyond = role_permissions(role) - held
     if beyond:
         raise PermissionDenied(
             f"You cannot give the role '{role.key}': it holds permissions you do not "
@@ -158,11 +158,11 @@ def _check_may_assign(*, acting: Membership, role: Role, scope=None) -> None:
         )
 
 
-def _check_may_act_on(*, acting: Membership, target: Membership, scope=None) -> None:
+def _check_may_act_on(*, acting: Membership, held: frozenset[str], target: Membership) -> None:
     """Only an Owner changes or removes an Owner; nobody acts on a role above their own."""
     if target.is_owner and not acting.is_owner:
         raise PermissionDenied("Only an Owner can change or remove an Owner.")
-    if role_permissions(target.role) - _acting_permissions(acting, scope):
+    if role_permissions(target.role) - held:
         raise PermissionDenied("You cannot change a member whose role holds more than yours.")
 
 
@@ -189,11 +189,6 @@ def _check_keeps_an_owner(*, target: Membership) -> None:
     )
     if target.pk in owners and len(owners) == 1:
         raise LastOwnerError()
-
-
-def _check_role_belongs(*, organization: Organization, role: Role) -> None:
-    if not (role.is_builtin or role.organization_id == organization.pk):
-        raise ValidationError({"role": ["This role does not exist in this organization."]})
 
 
 def lock_organization(organization_id) -> None:
@@ -238,8 +233,8 @@ def membership_add(
     """Add an existing user to an organization with a role no wider than the actor's."""
     lock_organization(organization.pk)
     acting, role = _fresh(acting), _fresh_role(role)
-    _check_role_belongs(organization=organization, role=role)
-    _check_may_assign(acting=acting, role=role, scope=acting_scope)
+    check_role_available(role, organization_id=organization.pk)
+    _check_may_assign(held=_acting_permissions(acting, acting_scope), role=role)
     user = User.objects.filter(email=normalize_email_address(email), is_active=True).first()
     if user is None:
         raise ValidationError({"email": ["No active user has this email address."]})
@@ -259,11 +254,12 @@ def membership_change_role(
     """Give a member another role; Owners are changed only by Owners."""
     lock_organization(membership.organization_id)
     membership, acting, role = _fresh(membership), _fresh(acting), _fresh_role(role)
-    _check_role_belongs(organization=membership.organization, role=role)
+    check_role_available(role, organization_id=membership.organization_id)
     if role.pk == membership.role_id:
         return membership
-    _check_may_act_on(acting=acting, target=membership, scope=acting_scope)
-    _check_may_assign(acting=acting, role=role, scope=acting_scope)
+    held = _acting_permissions(acting, acting_scope)
+    _check_may_act_on(acting=acting, held=held, target=membership)
+    _check_may_assign(held=held, role=role)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
     membership.role = role
@@ -283,7 +279,8 @@ def membership_remove(
     lock_organization(membership.organization_id)
     membership, acting = _fresh(membership), _fresh(acting)
     if membership.pk != acting.pk:
-        _check_may_act_on(acting=acting, target=membership, scope=acting_scope)
+        held = _acting_permissions(acting, acting_scope)
+        _check_may_act_on(acting=acting, held=held, target=membership)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
     membership.delete()

@@ -108,10 +108,17 @@ def _uses_redis(cache) -> bool:
     return isinstance(cache, RedisCache)
 
 
+_scripts: dict[int, object] = {}
+
+
 def _increment_in_redis(cache, key: str, period: int) -> int:
     redis_key = cache.make_key(key)
     client = cache._cache.get_client(redis_key, write=True)
-    return int(client.register_script(_INCREMENT_SCRIPT)(keys=[redis_key], args=[period]))
+    # One registered script per client: registering hashes the script text each time.
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_INCREMENT_SCRIPT)
+    return int(script(keys=[redis_key], args=[period]))
 
 
 def _increment_in_process(cache, key: str, period: int) -> int:

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from apps.core.json_values import json_type
+
 # Large enough for any real schema or configuration, small enough that nobody
 # stores documents in a tool (every agent run loads its tools).
 MAX_JSON_BYTES = 64 * 1024
@@ -17,7 +19,7 @@ MAX_JSON_DEPTH = 64
 def validate_json_object(value) -> None:
     """A JSON object (not a list, string or number) of at most MAX_JSON_BYTES serialized."""
     if not isinstance(value, dict):
-        raise ValidationError(f"Must be a JSON object, got {_json_type(value)}.")
+        raise ValidationError(f"Must be a JSON object, got {json_type(value)}.")
     if _nesting_depth(value) > MAX_JSON_DEPTH:
         raise ValidationError(f"Must be nested at most {MAX_JSON_DEPTH} levels deep.")
     size = len(json.dumps(value, separators=(",", ":")).encode())
@@ -63,17 +65,3 @@ def _nesting_depth(value) -> int:
             return deepest
         pending.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__

@@ -1,7 +1,5 @@
 """Reads of workflows and their runs."""
 
-import uuid
-
 from django.db.models import QuerySet
 
 from apps.organizations.models import Organization
@@ -11,15 +9,6 @@ from .models import Workflow, WorkflowRun
 
 def workflow_list(*, organization: Organization) -> QuerySet[Workflow]:
     return Workflow.objects.filter(organization=organization).select_related("created_by")
-
-
-def workflow_get(*, organization: Organization, workflow_id: str) -> Workflow | None:
-    """The organization's workflow with this id, or None (also for ids that are not UUIDs)."""
-    try:
-        pk = uuid.UUID(str(workflow_id))
-    except ValueError:
-        return None
-    return Workflow.objects.filter(organization=organization, pk=pk).first()
 
 
 def workflow_run_list(*, workflow: Workflow) -> QuerySet[WorkflowRun]:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apps.core.json_values import json_type
+
 from . import limits, templating
 
 
@@ -203,18 +205,6 @@ class Merge(StepKind):
         merged: dict = {}
         for source, output in sources.items():
             if not isinstance(output, dict):
-                raise StepError(f"merge needs objects, but '{source}' gave {_json_type(output)}.")
+                raise StepError(f"merge needs objects, but '{source}' gave {json_type(output)}.")
             merged.update(output)
         return merged
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if _is_number(value):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list"

@@ -143,7 +143,7 @@ def test_merge_combines_object_outputs_in_dependency_order():
     assert merge.run({}, context({"only": "input"})) == {"only": "input"}
     with pytest.raises(StepError) as caught:
         merge.run({}, context(outputs={"a": {"x": 1}, "b": [1]}))
-    assert str(caught.value) == "merge needs objects, but 'b' gave a list."
+    assert str(caught.value) == "merge needs objects, but 'b' gave an array."
 
 
 def test_step_kinds_are_registered_once_by_name():
@@ -157,7 +157,7 @@ def test_step_kinds_are_registered_once_by_name():
 
 @pytest.mark.parametrize(
     ("output", "described"),
-    [(None, "null"), (True, "a boolean"), (2.5, "a number"), ("x", "a string"), ([], "a list")],
+    [(None, "null"), (True, "a boolean"), (2.5, "a number"), ("x", "a string"), ([], "an array")],
 )
 def test_merge_names_the_json_type_it_refuses(output, described):
     with pytest.raises(StepError) as caught:
