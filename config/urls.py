@@ -56,6 +56,7 @@ urlpatterns = [
         name="health",
     ),
     path("api-auth/", include("apps.authn.session_urls")),
+    path("auth/", include("apps.authn.password_reset_urls")),
     # Anything else under /api/ is the error envelope's 404, with DEBUG on too.
     re_path(r"^api/", api_not_found),
 ]

@@ -191,6 +191,16 @@ def succeed(attempt: Attempt, *, user) -> None:
     )
 
 
+def clear_account(email: str) -> None:
+    """Forget an account's failures and lockout, as a successful sign-in does.
+
+    For a password reset: whoever set the new password controls the account's email,
+    and the lockout was protecting the old password.
+    """
+    subject = Subject(ACCOUNT, normalize_email_address(email))
+    _delete(f"{subject.key}:failures", f"{subject.key}:level", f"{subject.key}:until")
+
+
 def release(attempt: Attempt) -> None:
     """The attempt ended without telling whether the password was right: uncount it."""
     if attempt.ended:

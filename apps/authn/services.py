@@ -1,4 +1,4 @@
-"""Signing in with a password, JWT pairs and their rotation, logout and password change.
+"""Signing in with a password, JWT pairs and their rotation, logout, password change and reset.
 
 Every password check goes through `password_login` or `password_change`, and so through
 the lockout (`apps.authn.lockout`): the token endpoint, the browsable API's and the
@@ -6,19 +6,32 @@ admin's login forms, and the old password of a password change.
 """
 
 import logging
+import math
 from typing import NoReturn
 
-from django.contrib.auth import authenticate, get_user_model, update_session_auth_hash
+from django.conf import settings
+from django.contrib.auth import (
+    authenticate,
+    get_user_model,
+    password_validation,
+    update_session_auth_hash,
+)
 from django.contrib.auth import logout as end_session
 from django.contrib.auth.models import update_last_login
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from apps.accounts.models import normalize_email_address
 from apps.ratelimit.client_ip import client_ip
 
 from . import lockout, signals
@@ -38,6 +51,10 @@ class RefreshTokenRefused(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class InvalidResetLink(Exception):
+    """The uid or token of a password-reset link is wrong, used or expired: one answer for all."""
 
 
 def _ip_of(request) -> str:
@@ -206,3 +223,115 @@ def password_change(
     logger.info("Password changed: user=%s revoked=%s", user.pk, revoked)
     signals.password_changed.send(sender=type(user), user=user, request=request, revoked=revoked)
     return token_pair_for(user) if issues_tokens else None
+
+
+# --- Password reset -----------------------------------------------------------------------
+
+
+def _reset_candidate(email: str):
+    """The user a reset of `email` may go to: active, with a password they could forget.
+
+    Like Django's own reset form, an account whose password was disabled (unusable) is
+    left out: a reset must not give a password to an account meant to have none.
+    """
+    user = get_user_model().objects.filter(email=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return None
+    return user
+
+
+def _duration_in_words(seconds: int) -> str:
+    """`seconds` as "3 days", "12 hours" or "90 minutes": the largest unit that divides it."""
+    if seconds >= 86400 and seconds % 86400 == 0:
+        count, unit = seconds // 86400, "day"
+    elif seconds >= 3600 and seconds % 3600 == 0:
+        count, unit = seconds // 3600, "hour"
+    else:
+        count, unit = max(1, math.ceil(seconds / 60)), "minute"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _password_reset_email(*, user, email: str) -> EmailMultiAlternatives:
+    """The reset email for `user`, with a fresh link (not sent)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    context = {
+        "user": user,
+        "email": email,
+        "uid": uid,
+        "token": token,
+        # str.replace, not str.format: a URL may hold other braces of its own.
+        "reset_url": settings.PASSWORD_RESET_URL.replace("{uid}", uid).replace("{token}", token),
+        "valid_for": _duration_in_words(settings.PASSWORD_RESET_TIMEOUT),
+    }
+    subject = "".join(render_to_string("email/password_reset_subject.txt", context).splitlines())
+    body = render_to_string("email/password_reset.txt", context)
+    return EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
+def password_reset_request(*, email: str, request) -> None:
+    """Email a password-reset link to the account with this address, if it may have one.
+
+    The caller learns nothing: there is no return value and no error whether or not the
+    account exists, is active or the email could be sent (a failure is logged). The
+    link and its email are built for an unknown address too, and then dropped, so the
+    request takes about as long either way. `password_reset_requested` is always sent.
+    """
+    email = normalize_email_address(email)
+    user = _reset_candidate(email)
+    # A stand-in that is never saved: its link matches no account.
+    message = _password_reset_email(user=user or get_user_model()(email=email), email=email)
+    ip = _ip_of(request)
+    if user is not None:
+        try:
+            message.send()
+        except Exception:
+            # An error page would tell the caller that the account exists.
+            logger.exception("Password-reset email to user=%s could not be sent", user.pk)
+    logger.info(
+        "Password reset requested: user=%s ip=%s", user.pk if user is not None else None, ip
+    )
+    signals.password_reset_requested.send(
+        sender=get_user_model(), user=user, email=email, ip=ip, request=request
+    )
+
+
+def _user_of_reset_link(*, uid: str, token: str):
+    """The user a reset link's `uid` and `token` are good for; raise `InvalidResetLink`."""
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(urlsafe_base64_decode(uid).decode())
+        user = user_model._default_manager.filter(pk=pk, is_active=True).first()
+    except (TypeError, ValueError, OverflowError, ValidationError):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidResetLink
+    return user
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str, request) -> int:
+    """Set a new password with a reset link; return how many refresh tokens were revoked.
+
+    Raises `InvalidResetLink` for a wrong, used or expired link (the token is made from
+    the password hash, so it stops working once the password is set), and
+    `ValidationError` on `new_password` when the password validators refuse it.
+    Every refresh token of the user is revoked, and through the password hash they
+    carry, every access token; sessions end the same way.
+    """
+    user = _user_of_reset_link(uid=uid, token=token)
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)}) from None
+    with transaction.atomic():
+        # Locked and checked again, so two uses of one link at once cannot both succeed.
+        user = get_user_model()._default_manager.select_for_update().get(pk=user.pk)
+        if not user.is_active or not default_token_generator.check_token(user, token):
+            raise InvalidResetLink
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        revoked = refresh_tokens_revoke_all(user=user)
+    lockout.clear_account(user.email)
+    logger.info("Password reset: user=%s revoked=%s", user.pk, revoked)
+    signals.password_reset.send(sender=type(user), user=user, request=request, revoked=revoked)
+    return revoked

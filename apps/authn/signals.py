@@ -1,4 +1,4 @@
-"""Security events of signing in and out, for the audit trail and notifications to listen to.
+"""Security events of signing in and out and of passwords, for the audit trail and alerts.
 
 Every signal is sent with `sender` set to the user model. Arguments:
 
@@ -10,6 +10,11 @@ Every signal is sent with `sender` set to the user model. Arguments:
 - `login_succeeded`: user, ip, channel, request.
 - `logout`: user, request, revoked (number of refresh tokens revoked).
 - `password_changed`: user, request, revoked (number of refresh tokens revoked).
+- `password_reset_requested`: user (None when no active account with a usable password has
+  this address), email (normalized), ip, request. Sent for every reset request, whether
+  or not an email went out.
+- `password_reset`: user, request, revoked (number of refresh tokens revoked). A reset
+  link was used to set a new password.
 - `refresh_token_reused`: user, jti (of the reused token), ip, request, revoked. A refresh
   token that had already been exchanged was presented again: someone holds a copy, so
   every refresh token of the user has been revoked.
@@ -22,4 +27,6 @@ login_locked_out = Signal()
 login_succeeded = Signal()
 logout = Signal()
 password_changed = Signal()
+password_reset_requested = Signal()
+password_reset = Signal()
 refresh_token_reused = Signal()

@@ -223,6 +223,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 # Lifetimes in seconds of JWT access tokens and of (rotating) refresh tokens.
 JWT_EXPIRATION = env.int("JWT_EXPIRATION", default=15 * 60)
 REFRESH_TOKEN_EXPIRATION = env.int("REFRESH_TOKEN_EXPIRATION", default=7 * 24 * 3600)
+# The link of password-reset emails; {uid} and {token} are replaced. The default is this
+# server's own confirm page; a front end can point it at its own page, which calls the API.
+PASSWORD_RESET_URL = env.str(
+    "PASSWORD_RESET_URL", default="http://127.0.0.1:8000/auth/password/reset/{uid}/{token}/"
+)
 # Requests allowed per RATE_LIMIT_TTL seconds, per API key, else user, else client IP.
 RATE_LIMIT_MAX = env.int("RATE_LIMIT_MAX", default=600)
 RATE_LIMIT_TTL = env.int("RATE_LIMIT_TTL", default=60)

@@ -57,3 +57,24 @@ class PasswordChangedSerializer(serializers.Serializer):
         allow_null=True,
         help_text="A new refresh token when the request was made with an access token.",
     )
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(
+        write_only=True, max_length=254, help_text="The address of the account."
+    )
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    # The password validators run in the service, once the link has named the user.
+    uid = serializers.CharField(
+        write_only=True, max_length=256, help_text="The uid from the reset email."
+    )
+    token = serializers.CharField(
+        write_only=True, max_length=256, help_text="The token from the reset email."
+    )
+    new_password = password_field()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)

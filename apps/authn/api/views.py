@@ -10,8 +10,11 @@ from apps.authn.authentication import INVALID_TOKEN_CODE
 from apps.authn.tokens import AccessToken
 
 from .serializers import (
+    DetailSerializer,
     PasswordChangedSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
     TokenObtainSerializer,
     TokenPairSerializer,
     TokenRefreshSerializer,
@@ -19,6 +22,12 @@ from .serializers import (
 
 # One answer for every wrong email, wrong password or disabled account: no enumeration.
 INVALID_CREDENTIALS = "The email address or password is incorrect."
+# One answer for every reset request, whether or not the address has an account.
+PASSWORD_RESET_REQUESTED = (
+    "If an active account uses this email address, a link to reset its password "
+    "has been sent to it."
+)
+INVALID_RESET_LINK = "This reset link is invalid or has expired."
 
 
 class LoginLockedOut(exceptions.Throttled):
@@ -185,3 +194,68 @@ class PasswordChangeView(APIView):
             ) from None
         pair = pair or {"access": None, "refresh": None}
         return Response({"detail": "Your password was changed.", **pair})
+
+
+@extend_schema(tags=["auth"])
+class PasswordResetRequestView(APIView):
+    """Ask for a password-reset link by email. The answer never tells whether it was sent."""
+
+    permission_classes = [DeclaredAccess]
+    access = {"post": PUBLIC}
+    rate_limit_scope = "auth"
+
+    @extend_schema(
+        summary="Request a password reset",
+        request=PasswordResetRequestSerializer,
+        responses={
+            202: DetailSerializer,
+            400: OpenApiResponse(description="The email field is missing or malformed."),
+            429: OpenApiResponse(description="Rate limited."),
+        },
+        examples=[OpenApiExample("Address", value={"email": "ada@example.com"}, request_only=True)],
+    )
+    def post(self, request):
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(
+            email=serializer.validated_data["email"], request=request._request
+        )
+        return Response({"detail": PASSWORD_RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["auth"])
+class PasswordResetConfirmView(APIView):
+    """Set a new password with the uid and token of a reset email; each link works once."""
+
+    permission_classes = [DeclaredAccess]
+    access = {"post": PUBLIC}
+    rate_limit_scope = "auth"
+
+    @extend_schema(
+        summary="Confirm a password reset",
+        request=PasswordResetConfirmSerializer,
+        responses={
+            200: DetailSerializer,
+            400: OpenApiResponse(
+                description=(
+                    "A field is missing; the link is invalid, used or expired "
+                    "(`details.token`); or the new password fails a password rule "
+                    "(`details.new_password`)."
+                )
+            ),
+            429: OpenApiResponse(description="Rate limited."),
+        },
+    )
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.password_reset_confirm(
+                uid=serializer.validated_data["uid"],
+                token=serializer.validated_data["token"],
+                new_password=serializer.validated_data["new_password"],
+                request=request._request,
+            )
+        except services.InvalidResetLink:
+            raise exceptions.ValidationError({"token": [INVALID_RESET_LINK]}) from None
+        return Response({"detail": "Your password was reset. Sign in with the new one."})
