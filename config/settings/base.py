@@ -117,6 +117,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
             "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
         }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the write lock when their transaction begins and wait for it (up to 20 s),
+    # instead of failing with "database is locked" when two transactions upgrade at once;
+    # WAL lets readers go on while one writes (the audit chain makes every write a read first).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL;",
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # --- Cache and Celery ------------------------------------------------------

@@ -1,6 +1,7 @@
 """Test settings: the base settings, with what makes tests fast and hermetic."""
 
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import env
@@ -17,3 +18,11 @@ STORAGES = {
 # An empty, existing static root keeps WhiteNoise quiet; tests never collect static files.
 STATIC_ROOT = tempfile.mkdtemp(prefix="agentry-static-")
 MEDIA_ROOT = tempfile.mkdtemp(prefix="agentry-media-")
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: tests with a real worker thread write while the test
+    # reads, and shared-cache SQLite refuses that at once ("database table is locked")
+    # where a file database waits for the lock.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="agentry-testdb-")) / "test.sqlite3")
+    }
