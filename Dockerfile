@@ -22,7 +22,7 @@ COPY . .
 # collectstatic needs settings but no secrets or services.
 RUN DEBUG=false SECRET_KEY=build-only-secret-key-not-used-at-runtime-000000 \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/media && chown -R agentry /app/media
+    && mkdir -p /app/media /app/audit-archive && chown -R agentry /app/media /app/audit-archive
 
 USER agentry
 EXPOSE 8000

@@ -27,6 +27,7 @@ organization_scoped_patterns = [
     path("", include("apps.tools.api.urls")),
     path("", include("apps.finetuning.api.urls")),
     path("", include("apps.apikeys.api.urls")),
+    path("", include("apps.audit.api.urls")),
 ]
 
 api_v1_patterns = [

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from apps.audit.querysets import AuditedQuerySet
 from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
 
 from . import catalog
@@ -32,7 +34,7 @@ class PlatformResource(models.Model):
         return "platform resource"
 
 
-class RoleQuerySet(models.QuerySet):
+class RoleQuerySet(AuditedQuerySet):
     def builtin(self):
         return self.filter(organization__isnull=True)
 
@@ -115,6 +117,8 @@ class UserGrantBase(UserObjectPermissionBase):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = UserObjectPermissionManager.from_queryset(AuditedQuerySet)()
+
     class Meta(UserObjectPermissionBase.Meta):
         abstract = True
 
@@ -127,6 +131,8 @@ class RoleGrantBase(GroupObjectPermissionBase):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GroupObjectPermissionManager.from_queryset(AuditedQuerySet)()
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = True

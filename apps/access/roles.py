@@ -114,4 +114,13 @@ def sync_builtin_roles(apps=global_apps) -> list[str]:
         if removed:
             group.permissions.remove(*group.permissions.filter(codename__in=removed))
             changes.append(f"{key}: removed {', '.join(removed)}")
+        if role is not None and (added or removed) and apps is global_apps:
+            # A repair of a built-in role changes what every Owner, Admin, … may do.
+            from apps.audit.events import ROLE_PERMISSIONS_CHANGED, record_event
+
+            record_event(
+                ROLE_PERMISSIONS_CHANGED,
+                target=role,
+                data={"role": key, "added": added, "removed": removed},
+            )
     return changes

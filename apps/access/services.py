@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from rest_framework.exceptions import NotFound
 
+from apps.audit import events
+from apps.audit.recording import one_entry
 from apps.core.exceptions import ConflictError
 from apps.organizations.services import lock_organization
 
@@ -47,9 +49,12 @@ def _clean_permissions(permissions: list[str], *, access: MemberAccess) -> list[
     return sorted(set(permissions))
 
 
-def _set_group_permissions(group: Group, permissions: list[str]) -> None:
+def _set_group_permissions(role: Role, permissions: list[str]) -> tuple[list[str], list[str]]:
+    """Give the role's group exactly `permissions`; return (added, removed)."""
     rows = catalog_permissions()
-    group.permissions.set([rows[name] for name in permissions])
+    before = set(role.permission_names)
+    role.group.permissions.set([rows[name] for name in permissions])
+    return sorted(set(permissions) - before), sorted(before - set(permissions))
 
 
 @transaction.atomic
@@ -79,8 +84,9 @@ def role_create(
         created_by=access.user,
     )
     role.full_clean(exclude=["group"], validate_unique=False, validate_constraints=False)
-    role.save()
-    _set_group_permissions(group, permissions)
+    with one_entry(role, data={"permissions": permissions}):
+        role.save()
+        _set_group_permissions(role, permissions)
     return role
 
 
@@ -104,9 +110,14 @@ def role_update(
     if description is not None:
         role.description = description
     role.full_clean(exclude=["group"], validate_unique=False, validate_constraints=False)
-    role.save()
-    if permissions is not None:
-        _set_group_permissions(role.group, _clean_permissions(permissions, access=access))
+    with one_entry(role) as entry:
+        role.save()
+        if permissions is not None:
+            permissions = _clean_permissions(permissions, access=access)
+            added, removed = _set_group_permissions(role, permissions)
+            if added or removed:
+                entry.event = events.ROLE_PERMISSIONS_CHANGED
+                entry.data = {"added": added, "removed": removed, "permissions": permissions}
     return role
 
 

@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.audit.querysets import AuditedQuerySet
 from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
 
 
@@ -15,7 +16,7 @@ def normalize_email_address(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager.from_queryset(AuditedQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):

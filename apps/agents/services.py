@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
+from apps.audit.recording import one_entry
 from apps.knowledge.models import KnowledgeBase
 from apps.organizations.models import Organization
 from apps.tools.models import Tool
@@ -121,9 +122,10 @@ def agent_create(
         agent.temperature = temperature
     if max_output_tokens is not None:
         agent.max_output_tokens = max_output_tokens
-    _validate_and_save(agent, is_new=True)
-    agent.tools.set(tools)
-    agent.knowledge_bases.set(knowledge_bases)
+    with one_entry(agent):
+        _validate_and_save(agent, is_new=True)
+        agent.tools.set(tools)
+        agent.knowledge_bases.set(knowledge_bases)
     logger.info("Agent %s (%s) created in %s", agent.pk, agent.name, organization.slug)
     return agent
 
@@ -163,11 +165,12 @@ def agent_update(
     for field, value in changes.items():
         if value is not None:
             setattr(agent, field, value)
-    _validate_and_save(agent, is_new=False)
-    if tools is not None:
-        agent.tools.set(tools)
-    if knowledge_bases is not None:
-        agent.knowledge_bases.set(knowledge_bases)
+    with one_entry(agent):
+        _validate_and_save(agent, is_new=False)
+        if tools is not None:
+            agent.tools.set(tools)
+        if knowledge_bases is not None:
+            agent.knowledge_bases.set(knowledge_bases)
     changed = sorted(field for field, value in changes.items() if value is not None)
     changed += [
         field

@@ -6,12 +6,13 @@ from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from apps.audit.querysets import AuditedQuerySet
 from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
 
 from .keys import AgentryKeyGenerator, displayed_prefix
 
 
-class ApiKeyManager(BaseAPIKeyManager):
+class ApiKeyManager(BaseAPIKeyManager.from_queryset(AuditedQuerySet)):
     """The library's manager, with agentry's key format and an opaque id of our own.
 
     The library makes `prefix.hash` the primary key; here the id is a random
@@ -117,6 +118,8 @@ class ApiKeyPolicy(UUIDPrimaryKeyModel, TimeStampedModel):
     organization = models.OneToOneField(
         "organizations.Organization", on_delete=models.CASCADE, related_name="api_key_policy"
     )
+
+    objects = AuditedQuerySet.as_manager()
     max_lifetime_days = models.PositiveIntegerField(
         null=True,
         blank=True,

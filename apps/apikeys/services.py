@@ -23,6 +23,7 @@ from apps.access import catalog
 from apps.access.policy import MemberAccess
 from apps.core.exceptions import ConflictError
 from apps.organizations.models import Organization
+from apps.organizations.services import lock_organization
 
 from . import ip_rules
 from .models import ApiKey, ApiKeyPolicy, ApiKeyStatus
@@ -444,7 +445,10 @@ def api_key_policy_set(
     *, organization: Organization, acting_user, max_lifetime_days: int | None
 ) -> ApiKeyPolicy:
     """Set the organization's key policy; it applies to keys created from now on."""
-    policy, _created = ApiKeyPolicy.objects.select_for_update().get_or_create(
+    # Serialized by the organization lock, so the first policy is created once, and as one
+    # audited write (not an empty policy created, then changed).
+    lock_organization(organization.pk)
+    policy = ApiKeyPolicy.objects.filter(organization=organization).first() or ApiKeyPolicy(
         organization=organization
     )
     policy.max_lifetime_days = max_lifetime_days

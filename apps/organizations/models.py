@@ -3,6 +3,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from apps.access import catalog
+from apps.audit.querysets import AuditedQuerySet
 from apps.core.models import TimeStampedModel, UUIDPrimaryKeyModel
 
 
@@ -30,6 +31,8 @@ class Organization(UUIDPrimaryKeyModel, TimeStampedModel):
         settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
     )
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "slug"]
         permissions = catalog.model_permissions("organization")
@@ -52,6 +55,8 @@ class Membership(UUIDPrimaryKeyModel, TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.ForeignKey("access.Role", on_delete=models.PROTECT, related_name="memberships")
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at"]
@@ -87,6 +92,8 @@ class OrganizationOwnedModel(UUIDPrimaryKeyModel, TimeStampedModel):
         blank=True,
         related_name="+",
     )
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -18,6 +18,9 @@ from apps.access.models import Role
 from apps.access.policy import role_permissions
 from apps.access.roles import builtin_role, check_role_available
 from apps.accounts.models import User, normalize_email_address
+from apps.audit import events
+from apps.audit.chain import lock_chain
+from apps.audit.recording import one_entry
 from apps.core.exceptions import ConflictError
 
 from .models import BuiltinRole, Membership, Organization, OrganizationOwnedModel
@@ -199,7 +202,9 @@ def lock_organization(organization_id) -> None:
     invalidates (the last Owner leaving while being replaced, an Admin removing
     someone who was just made Owner, a grant racing its grantee's removal).
     """
-    Organization.objects.select_for_update().filter(pk=organization_id).values("pk").first()
+    # The lock is the head of the organization's audit chain, which every audited write
+    # of the organization takes too: one lock, always taken first, cannot deadlock.
+    lock_chain(organization_id)
 
 
 def _fresh(membership: Membership) -> Membership:
@@ -262,8 +267,10 @@ def membership_change_role(
     _check_may_assign(held=held, role=role)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
-    membership.role = role
-    membership.save(update_fields=["role", "updated_at"])
+    change = {"email": membership.user.email, "from_role": membership.role.key, "to_role": role.key}
+    with one_entry(membership, event=events.ROLE_CHANGED, data=change):
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
     return membership
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "health_check",
     "rest_framework_simplejwt.token_blacklist",
     "rest_framework_api_key",
+    "auditlog",
     "apps.core",
     "apps.accounts",
     "apps.access",
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.workflows",
     "apps.finetuning",
+    "apps.audit",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -170,6 +173,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Daily: warn the creators of API keys that expire within 7 days (once per key).
     "apikeys-warn-expiring": {"task": "apikeys.warn_expiring_api_keys", "schedule": 24 * 3600},
+    # Daily: archive and remove audit entries older than AUDIT_RETENTION_DAYS.
+    "audit-apply-retention": {"task": "audit.apply_retention", "schedule": 24 * 3600},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -215,6 +220,13 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Where retention writes the audit entries it removes (docs/AUDIT.md).
+    "audit_archive": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.path("AUDIT_ARCHIVE_DIR", default=BASE_DIR / "var" / "audit-archive")
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -250,6 +262,18 @@ LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
 # Hours a rotated API key keeps working unless the rotation says otherwise.
 API_KEY_ROTATION_GRACE_HOURS = env.int("API_KEY_ROTATION_GRACE_HOURS", default=24)
+
+# --- Audit log (docs/AUDIT.md) ---------------------------------------------
+
+# Entries older than this many days are archived (STORAGES["audit_archive"]) and removed.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Key of the HMAC that chains entries. Keep it out of the database and never change it:
+# with it set, someone who can write to the database cannot forge a consistent chain.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_MASK_CALLABLE = "apps.audit.registry.mask"
+AUDITLOG_CID_GETTER = "apps.core.request_id.get_request_id"
 
 # JWTs (docs/AUTHENTICATION.md). apps.authn.tokens reads the two lifetimes above each time a
 # token is made; these copies are what simplejwt itself sees.

@@ -23,8 +23,8 @@ How each action is exercised (`REQUESTS` below):
 Pairs without an endpoint are left out (`WITHOUT_ENDPOINT`): organization create
 (any signed-in user may create one: `test_any_signed_in_user_may_create_an_organization`),
 organization manage, finetuning_jobs manage, api_keys (its role-by-action table,
-with the own-keys policy, is in tests/apikeys/test_api.py) and audit_logs (no
-endpoints until the audit issue).
+with the own-keys policy, is in tests/apikeys/test_api.py) and audit_logs other
+than read (entries are append-only: tests/audit).
 """
 
 import uuid
@@ -38,6 +38,7 @@ from django.utils import timezone
 from apps.access import catalog
 from apps.access.models import Role
 from apps.agents.models import Agent, AgentUserGrant
+from apps.audit.models import AuditEntry
 from apps.conversations.models import Conversation
 from apps.finetuning.models import FineTuningJob
 from apps.knowledge.models import KnowledgeBase, KnowledgeBaseUserGrant
@@ -382,6 +383,15 @@ def finetuning_read(world: World) -> Attempt:
     return Attempt([detail], 200, listing=(listing, str(job.pk)))
 
 
+def audit_logs_read(world: World) -> Attempt:
+    """List and read the organization's audit log (entries are written, never by request)."""
+    job = FineTuningJobFactory(organization=world.organization)
+    entry = AuditEntry.objects.get(organization=world.organization, object_pk=str(job.pk))
+    listing = world.client.get(f"{ORG}/audit-logs/?object_id={job.pk}")
+    detail = world.client.get(f"{ORG}/audit-logs/{entry.pk}/")
+    return Attempt([detail], 200, listing=(listing, entry.pk))
+
+
 def finetuning_update(world: World) -> Attempt:
     """Cancel a queued job: the one change a job allows."""
     job = FineTuningJobFactory(organization=world.organization)
@@ -426,6 +436,7 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Attempt]] = {
     ("finetuning_jobs", "read"): finetuning_read,
     ("finetuning_jobs", "update"): finetuning_update,
     ("finetuning_jobs", "delete"): finetuning_delete,
+    ("audit_logs", "read"): audit_logs_read,
     **{
         (resource, action): request_for(spec)
         for resource, spec in SHAREABLE.items()
@@ -444,11 +455,9 @@ WITHOUT_ENDPOINT = frozenset(
         ("organization", "create"),  # any signed-in user: tested on its own below
         ("organization", "manage"),
         ("finetuning_jobs", "manage"),
-        *(
-            (resource, action)
-            for resource in ("api_keys", "audit_logs")
-            for action in catalog.ACTIONS
-        ),
+        *(("api_keys", action) for action in catalog.ACTIONS),
+        # The log is written by the platform, never by a request: reading is all there is.
+        *(("audit_logs", action) for action in catalog.ACTIONS if action != "read"),
     }
 )
 

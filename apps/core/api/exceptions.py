@@ -88,6 +88,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
 
     if isinstance(api_exc, exceptions.AuthenticationFailed):
         api_exc = _throttled_after_failed_authentication(context) or api_exc
+    if isinstance(api_exc, exceptions.PermissionDenied):
+        _record_denied_write(context, api_exc)
 
     headers = {}
     if getattr(api_exc, "auth_header", None):
@@ -112,6 +114,29 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         error_body(code=code, message=message, details=details),
         status=api_exc.status_code,
         headers=headers,
+    )
+
+
+def _record_denied_write(context: dict, exc: exceptions.PermissionDenied) -> None:
+    """A member refused a write is a security event (reads refused are not recorded)."""
+    from rest_framework.permissions import SAFE_METHODS
+
+    from apps.audit import events
+
+    request, view = context.get("request"), context.get("view")
+    if request is None or request.method in SAFE_METHODS:
+        return
+    # Only what the view already resolved: a refused request must not cost more queries.
+    access = getattr(view, "__dict__", {}).get("member_access")
+    events.record_event_robustly(
+        events.ACCESS_DENIED,
+        organization_id=access.organization.pk if access is not None else None,
+        data={
+            "method": request.method,
+            "path": request.path[:500],
+            "action": getattr(view, "action", None) or "",
+            "reason": str(exc.detail)[:500],
+        },
     )
 
 

@@ -1,0 +1,103 @@
+"""Security events: what the audit log records that is not a change of a model."""
+
+import logging
+from typing import Final
+
+from auditlog.models import AbstractLogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+
+from .context import AuditContext, bound, context_for_request, current
+from .models import AuditEntry
+from .registry import object_repr_of
+
+logger = logging.getLogger(__name__)
+
+LOGIN_SUCCEEDED: Final = "auth.login_succeeded"
+LOGIN_FAILED: Final = "auth.login_failed"
+LOCKED_OUT: Final = "auth.locked_out"
+LOGOUT: Final = "auth.logout"
+PASSWORD_CHANGED: Final = "auth.password_changed"
+PASSWORD_RESET_REQUESTED: Final = "auth.password_reset_requested"
+PASSWORD_RESET: Final = "auth.password_reset"
+REFRESH_TOKEN_REUSED: Final = "auth.refresh_token_reused"
+API_KEY_REJECTED: Final = "api_key.rejected"
+ACCESS_DENIED: Final = "access.denied"
+ROLE_CHANGED: Final = "member.role_changed"
+ROLE_PERMISSIONS_CHANGED: Final = "role.permissions_changed"
+AUDIT_LOG_EXPORTED: Final = "audit_log.exported"
+BACKUP_COMPLETED: Final = "backup.completed"
+BACKUP_FAILED: Final = "backup.failed"
+RESTORE_COMPLETED: Final = "restore.completed"
+RESTORE_FAILED: Final = "restore.failed"
+
+EVENTS: Final = (
+    LOGIN_SUCCEEDED,
+    LOGIN_FAILED,
+    LOCKED_OUT,
+    LOGOUT,
+    PASSWORD_CHANGED,
+    PASSWORD_RESET_REQUESTED,
+    PASSWORD_RESET,
+    REFRESH_TOKEN_REUSED,
+    API_KEY_REJECTED,
+    ACCESS_DENIED,
+    ROLE_CHANGED,
+    ROLE_PERMISSIONS_CHANGED,
+    AUDIT_LOG_EXPORTED,
+    BACKUP_COMPLETED,
+    BACKUP_FAILED,
+    RESTORE_COMPLETED,
+    RESTORE_FAILED,
+)
+CHANGE_ACTIONS: Final = ("create", "update", "delete")
+
+
+def record_event(
+    event: str,
+    *,
+    organization_id=None,
+    target: models.Model | None = None,
+    actor=None,
+    data: dict | None = None,
+    request=None,
+) -> AuditEntry:
+    """Append a security event to the organization's chain (the platform's when None).
+
+    The actor, IP, user agent and request id come from `request` when given,
+    else from the current request or task; an explicit `actor` wins.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"Unknown audit event {event!r}; add it to apps.audit.events.EVENTS.")
+    entry = AuditEntry(
+        event=event,
+        action=AbstractLogEntry.Action.ACCESS,
+        organization_id=organization_id,
+        additional_data=data or None,
+    )
+    if actor is not None:
+        entry.actor_id, entry.actor_email = actor.pk, actor.email
+    if target is not None:
+        entry.content_type = ContentType.objects.get_for_model(target)
+        entry.object_pk = str(target.pk)
+        entry.object_repr = (object_repr_of(target) or str(target))[:1000]
+    context = current()
+    if request is not None and (context is None or context.request is not request):
+        context = context_for_request(request)
+    with bound(context or AuditContext()):
+        entry.save()
+    return entry
+
+
+def record_event_robustly(event: str, **kwargs) -> AuditEntry | None:
+    """`record_event` for listeners of other apps' signals: an error is logged, not raised.
+
+    A failure to write the audit entry must not turn the caller's answer (a 401
+    for a bad password, say) into a 500.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            return record_event(event, **kwargs)
+    except Exception:
+        logger.exception("Could not record audit event %s", event)
+        return None

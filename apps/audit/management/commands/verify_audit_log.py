@@ -1,0 +1,114 @@
+"""Walk audit hash chains and report the first entry that was altered, removed or inserted."""
+
+import gzip
+import json
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.audit.chain import ChainVerifier, entry_from_archive, verify_chain
+from apps.audit.models import PLATFORM_CHAIN, AuditChain, AuditEntry
+from apps.organizations.models import Organization
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the audit log's hash chains (every organization's and the platform's, or one), "
+        "and optionally retention archives. Exits 1 when any chain is broken."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--org",
+            metavar="SLUG",
+            help='One organization, by slug or id (also of a deleted one), or "platform".',
+        )
+        parser.add_argument(
+            "--archive",
+            nargs="+",
+            metavar="FILE",
+            help="Retention archives (.jsonl.gz) of one chain to verify, in any order.",
+        )
+
+    def handle(self, *args, org=None, archive=None, **options):
+        if archive:
+            self.verify_archives(archive)
+            return
+        chains = [self.chain_of(org)] if org else self.all_chains()
+        broken = 0
+        for organization_id, label in chains:
+            checked, chain_break = verify_chain(organization_id)
+            if chain_break is None:
+                self.stdout.write(f"{label}: OK, {checked} entries verified")
+            else:
+                broken += 1
+                self.stdout.write(f"{label}: BROKEN at {chain_break} ({checked} verified before)")
+        if broken:
+            raise CommandError(f"Audit log verification failed: {broken} chain(s) broken.")
+
+    def chain_of(self, value: str) -> tuple:
+        if value == PLATFORM_CHAIN:
+            return None, PLATFORM_CHAIN
+        organization = Organization.objects.filter(slug=value).first()
+        if organization is not None:
+            return organization.pk, organization.slug
+        try:
+            organization_id = uuid.UUID(value)
+        except ValueError:
+            raise CommandError(f"No organization with slug {value!r}.") from None
+        if not AuditChain.objects.filter(pk=str(organization_id)).exists():
+            raise CommandError(f"No audit chain for organization {value}.")
+        slug = Organization.objects.filter(pk=organization_id).values_list("slug", flat=True)
+        return organization_id, slug.first() or f"{organization_id} (deleted organization)"
+
+    def all_chains(self) -> list[tuple]:
+        slugs = dict(Organization.objects.values_list("id", "slug"))
+        keys = set(AuditChain.objects.values_list("key", flat=True))
+        keys |= {
+            str(pk) if pk else PLATFORM_CHAIN
+            for pk in AuditEntry.objects.order_by()
+            .values_list("organization_id", flat=True)
+            .distinct()
+        }
+        chains = []
+        for key in sorted(keys):
+            if key == PLATFORM_CHAIN:
+                chains.append((None, PLATFORM_CHAIN))
+            else:
+                organization_id = uuid.UUID(key)
+                label = slugs.get(organization_id, f"{key} (deleted organization)")
+                chains.append((organization_id, label))
+        return chains
+
+    def verify_archives(self, paths: list[str]) -> None:
+        records = []
+        for path in paths:
+            try:
+                with gzip.open(path, "rt", encoding="utf-8") as archive:
+                    records.extend(json.loads(line) for line in archive if line.strip())
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"Cannot read archive {path}: {exc}") from None
+        if not records:
+            raise CommandError("The archives hold no entries.")
+        if len({record["chain"] for record in records}) > 1:
+            raise CommandError("The archives belong to more than one chain; verify them apart.")
+        records.sort(key=lambda record: record["seq"])
+        first = records[0]
+        verifier = ChainVerifier(start_seq=first["seq"] - 1, start_hash=first["prev_hash"])
+        for record in records:
+            if chain_break := verifier.check(entry_from_archive(record)):
+                raise CommandError(f"Archive BROKEN at {chain_break}.")
+        self.stdout.write(
+            f"Archives OK: seq {first['seq']}..{verifier.last_seq} of chain {first['chain']}, "
+            f"last hash {verifier.last_hash}"
+        )
+        head = AuditChain.objects.filter(pk=first["chain"]).first()
+        if head is not None and head.base_seq == verifier.last_seq:
+            matches = head.base_hash == verifier.last_hash
+            self.stdout.write(
+                "The kept entries start from this hash."
+                if matches
+                else "The chain's recorded base hash differs from the archives' last hash."
+            )
+            if not matches:
+                raise CommandError("Archives and database disagree at the retention boundary.")

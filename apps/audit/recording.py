@@ -1,0 +1,74 @@
+"""Several writes of one object in one service call, recorded as one entry.
+
+An agent saved and then given its tools, a membership whose role change is
+also a named security event: `one_entry(instance)` holds back the entries
+django-auditlog would write for that object (its save, its many-to-many
+changes) and writes a single entry when the block ends, with their changes
+merged. So auditing costs one insert per changed object.
+"""
+
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.db import models
+
+UPDATE = 1
+
+
+@dataclass
+class PendingEntry:
+    instance: models.Model
+    event: str = ""
+    data: dict | None = None
+    action: int | None = None
+    changes: dict = field(default_factory=dict)
+
+    def add(self, action: int, changes: dict | None) -> None:
+        # A create stays a create whatever follows it; a delete ends the object's story.
+        if self.action is None or action != UPDATE:
+            self.action = action
+        self.changes.update(changes or {})
+
+
+_pending: ContextVar[dict | None] = ContextVar("audit_pending", default=None)
+
+
+def _key(instance: models.Model) -> tuple:
+    return (instance._meta.label, str(instance.pk))
+
+
+def pending_for(instance: models.Model) -> PendingEntry | None:
+    pending = _pending.get()
+    return pending.get(_key(instance)) if pending else None
+
+
+@contextlib.contextmanager
+def one_entry(instance: models.Model, *, event: str = "", data: dict | None = None):
+    """Record everything done to `instance` inside the block as one entry.
+
+    `event` names the entry instead of create/update (e.g. member.role_changed),
+    `data` is stored with it; both may also be set on the yielded PendingEntry.
+    Nothing is written if nothing changed. Call it inside the transaction of the
+    writes, so that the entry commits (or rolls back) with them.
+    """
+    from .models import AuditEntry
+
+    pending = dict(_pending.get() or {})
+    entry = PendingEntry(instance=instance, event=event, data=data)
+    token = _pending.set({**pending, _key(instance): entry})
+    try:
+        yield entry
+    finally:
+        _pending.reset(token)
+    if entry.action is None and not entry.event:
+        return
+    # An unsaved instance (pk None) got its pk on save: it is the same object.
+    AuditEntry.objects.log_create(
+        instance,
+        action=UPDATE if entry.action is None else entry.action,
+        changes=entry.changes or None,
+        event=entry.event,
+        additional_data=entry.data or None,
+        force_log=True,
+    )
