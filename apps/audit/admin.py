@@ -56,8 +56,30 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = (ActionFilter, ResourceTypeFilter, "timestamp")
     search_fields = ("=actor_email", "=object_pk", "=cid", "=organization__slug", "=remote_addr")
     show_full_result_count = False
-    readonly_fields = [field.name for field in AuditEntry._meta.fields]
-    fields = readonly_fields
+    # Only what the hash covers (and the id): a column outside it could be edited unseen.
+    fields = (
+        "id",
+        "organization_id",
+        "seq",
+        "timestamp",
+        "event",
+        "resource_type",
+        "object_pk",
+        "object_repr",
+        "changes",
+        "additional_data",
+        "actor_id",
+        "actor_email",
+        "api_key_id",
+        "api_key_prefix",
+        "remote_addr",
+        "user_agent",
+        "cid",
+        "task",
+        "prev_hash",
+        "hash",
+    )
+    readonly_fields = fields
     actions = None
 
     def get_queryset(self, request):

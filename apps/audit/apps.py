@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self):
-        from . import receivers
+        from . import checks, receivers  # noqa: F401 (registers the system check)
         from .registry import audited_models, register_audited_models
 
         register_audited_models()

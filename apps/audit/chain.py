@@ -93,10 +93,27 @@ def canonical_content(entry: AuditEntry) -> dict:
     }
 
 
-def entry_hash(content: dict) -> str:
-    message = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _hmac(message: str) -> str:
     key = (settings.AUDIT_CHAIN_KEY or "").encode()
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def entry_hash(content: dict) -> str:
+    return _hmac(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def head_seal(head: AuditChain) -> str:
+    """The HMAC that binds a chain head's two ends to the chain key."""
+    ends = [head.key, head.last_seq, head.last_hash, head.base_seq, head.base_hash]
+    return _hmac("head:" + json.dumps(ends, separators=(",", ":")))
+
+
+def seal_head(head: AuditChain, *fields: str) -> None:
+    """Save the head's `fields`, sealed."""
+    head.seal = head_seal(head)
+    AuditChain.objects.filter(pk=head.pk).update(
+        seal=head.seal, **{name: getattr(head, name) for name in fields}
+    )
 
 
 def append(entries: list[AuditEntry]) -> None:
@@ -128,9 +145,7 @@ def append(entries: list[AuditEntry]) -> None:
                 entry.hash = entry_hash(canonical_content(entry))
                 head.last_hash = entry.hash
             AuditEntry.objects.bulk_create(chain_entries)
-            AuditChain.objects.filter(pk=key).update(
-                last_seq=head.last_seq, last_hash=head.last_hash
-            )
+            seal_head(head, "last_seq", "last_hash")
     for entry in entries:
         entry._state.adding = False
 
@@ -185,6 +200,13 @@ class ChainVerifier:
             if self.checked:
                 return ChainBreak(self.last_seq, None, "the chain's head record is missing")
             return None
+        if not hmac.compare_digest(head.seal, head_seal(head)):
+            return ChainBreak(
+                head.last_seq,
+                None,
+                "the chain's head (its last or first kept entry) was changed without the chain "
+                "key (entries removed or added, and the head moved to hide it)",
+            )
         if self.last_seq < head.last_seq:
             return ChainBreak(
                 self.last_seq + 1,
@@ -199,9 +221,15 @@ class ChainVerifier:
         return None
 
 
-def verify_chain(organization_id) -> tuple[int, ChainBreak | None]:
-    """Verify one chain in the database: (entries checked, first break or None)."""
+def verify_chain(organization_id, *, must_exist: bool = False) -> tuple[int, ChainBreak | None]:
+    """Verify one chain in the database: (entries checked, first break or None).
+
+    `must_exist`: the chain has to have entries (an existing organization's
+    creation was recorded), so an emptied chain is a break, not an empty success.
+    """
     head = AuditChain.objects.filter(pk=chain_key_of(organization_id)).first()
+    if head is None and must_exist:
+        return 0, ChainBreak(0, None, "no entries and no chain head at all (removed)")
     verifier = ChainVerifier(
         start_seq=head.base_seq if head else 0, start_hash=head.base_hash if head else GENESIS_HASH
     )
@@ -217,8 +245,13 @@ def verify_chain(organization_id) -> tuple[int, ChainBreak | None]:
 
 
 def entry_from_archive(record: dict) -> AuditEntry:
-    """An (unsaved) entry rebuilt from a retention archive's line, to verify it."""
-    chain = record["chain"]
+    """An (unsaved) entry rebuilt from a retention archive's line, to verify it.
+
+    Raises KeyError, TypeError or ValueError for a line that is not an archived entry.
+    """
+    chain, seq = record["chain"], record["seq"]
+    if not isinstance(chain, str) or not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError("chain must be a string and seq a whole number")
     return AuditEntry(
         id=record["id"],
         organization_id=None if chain == PLATFORM_CHAIN else chain,

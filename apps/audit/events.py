@@ -26,6 +26,7 @@ ACCESS_DENIED: Final = "access.denied"
 ROLE_CHANGED: Final = "member.role_changed"
 ROLE_PERMISSIONS_CHANGED: Final = "role.permissions_changed"
 AUDIT_LOG_EXPORTED: Final = "audit_log.exported"
+AUDIT_RETENTION_APPLIED: Final = "audit_log.retention_applied"
 BACKUP_COMPLETED: Final = "backup.completed"
 BACKUP_FAILED: Final = "backup.failed"
 RESTORE_COMPLETED: Final = "restore.completed"
@@ -45,6 +46,7 @@ EVENTS: Final = (
     ROLE_CHANGED,
     ROLE_PERMISSIONS_CHANGED,
     AUDIT_LOG_EXPORTED,
+    AUDIT_RETENTION_APPLIED,
     BACKUP_COMPLETED,
     BACKUP_FAILED,
     RESTORE_COMPLETED,

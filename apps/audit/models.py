@@ -192,7 +192,8 @@ class AuditChain(models.Model):
     `key` is the organization's id, or "platform". The row is also the lock that
     serializes an organization's writers (apps.audit.chain.lock_chain).
     `base_seq`/`base_hash` are the seq and hash of the last entry archived and
-    removed by retention: the first kept entry must follow them.
+    removed by retention: the first kept entry must follow them. `seal` keeps
+    anyone without the chain key from moving either end to hide removed entries.
     """
 
     key = models.CharField(max_length=36, primary_key=True)
@@ -200,6 +201,8 @@ class AuditChain(models.Model):
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     base_seq = models.BigIntegerField(default=0)
     base_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # HMAC of the four values above: moving the head or the base needs the chain key too.
+    seal = models.CharField(max_length=64, blank=True)
 
     def __str__(self):
         return f"{self.key} @ {self.last_seq}"

@@ -1,6 +1,7 @@
 """Writes of the audit log other than entries: exports and retention."""
 
 import gzip
+import hmac
 import io
 import json
 import logging
@@ -14,8 +15,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import events
-from .chain import canonical_content, chain_key_of, lock_chain
-from .models import AuditEntry
+from .chain import (
+    ChainBreak,
+    ChainVerifier,
+    canonical_content,
+    chain_key_of,
+    head_seal,
+    lock_chain,
+    seal_head,
+)
+from .models import AuditChain, AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ class RetentionReport:
     cutoff: object
     removed: int = 0
     archives: list[str] = field(default_factory=list)
+    # Chains left alone because they do not verify: "label: the break".
+    refused: list[str] = field(default_factory=list)
 
 
 def audit_retention_apply(*, now=None, batch_size: int = RETENTION_BATCH_SIZE) -> RetentionReport:
@@ -57,8 +68,26 @@ def audit_retention_apply(*, now=None, batch_size: int = RETENTION_BATCH_SIZE) -
     expired = AuditEntry.objects.filter(timestamp__lt=report.cutoff)
     organization_ids = expired.order_by().values_list("organization_id", flat=True).distinct()
     for organization_id in list(organization_ids):
+        removed, archives = 0, len(report.archives)
         while batch_removed := _retire_batch(organization_id, report, batch_size=batch_size):
-            report.removed += batch_removed
+            removed += batch_removed
+        if removed:
+            report.removed += removed
+            head = AuditChain.objects.get(pk=chain_key_of(organization_id))
+            # The chain itself says where it was cut, and by what.
+            events.record_event(
+                events.AUDIT_RETENTION_APPLIED,
+                organization_id=organization_id,
+                data={
+                    "removed": removed,
+                    "kept_from_seq": head.base_seq + 1,
+                    "base_hash": head.base_hash,
+                    "archives": report.archives[archives:],
+                    "retention_days": settings.AUDIT_RETENTION_DAYS,
+                },
+            )
+    if report.refused:
+        logger.error("Audit retention refused broken chains: %s", "; ".join(report.refused))
     if report.removed:
         logger.info("Audit retention removed %s entries before %s", report.removed, report.cutoff)
     return report
@@ -79,6 +108,14 @@ def _retire_batch(organization_id, report: RetentionReport, *, batch_size: int) 
             batch.append(entry)
         if not batch:
             return 0
+        # Archiving a tampered entry and cutting the chain after it would hide the tampering.
+        verifier = ChainVerifier(start_seq=head.base_seq, start_hash=head.base_hash)
+        chain_break = next(filter(None, map(verifier.check, batch)), None)
+        if chain_break is None and not hmac.compare_digest(head.seal, head_seal(head)):
+            chain_break = ChainBreak(head.base_seq, None, "the chain's head is not sealed")
+        if chain_break is not None:
+            report.refused.append(f"{chain_key_of(organization_id)}: {chain_break}")
+            return 0
         name = _write_archive(organization_id, batch)
         if connection.vendor == "postgresql":
             # The database refuses deletes of entries except from here (see migration 0002).
@@ -92,7 +129,7 @@ def _retire_batch(organization_id, report: RetentionReport, *, batch_size: int) 
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL agentry.audit_retention = 'off'")
         head.base_seq, head.base_hash = batch[-1].seq, batch[-1].hash
-        head.save(update_fields=["base_seq", "base_hash"])
+        seal_head(head, "base_seq", "base_hash")
     report.archives.append(name)
     return len(batch)
 

@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from apps.audit.chain import canonical_content, entry_hash
+from apps.audit.chain import canonical_content, entry_hash, seal_head
 from apps.audit.events import ROLE_CHANGED, record_event
 from apps.audit.models import AuditChain, AuditEntry
 from apps.organizations.models import BuiltinRole
@@ -297,7 +297,9 @@ def test_same_forgery_with_the_real_key_would_pass_so_the_key_is_what_protects(
     last.object_repr = "Innocent bot"
     forged_hash = entry_hash(canonical_content(last))
     raw_update(last.pk, object_repr=last.object_repr, hash=forged_hash)
-    AuditChain.objects.filter(pk=str(organization.pk)).update(last_hash=forged_hash)
+    head = AuditChain.objects.get(pk=str(organization.pk))
+    head.last_hash = forged_hash
+    seal_head(head, "last_hash")
 
     output, error = verify("--org", "acme")
 
@@ -521,3 +523,89 @@ def test_awkward_json_and_ipv6_addresses_still_verify_after_reading_back(
     output, error = verify("--org", "acme")
     assert error is None, output
     assert output == f"acme: OK, {len(entries)} entries verified\n"
+
+
+# --- Moving the chain's ends to hide removals (needs the key: the head is sealed) ----------
+
+
+def raw_update_head(organization, **values) -> None:
+    assignments = ", ".join(f"{column} = %s" for column in values)
+    with raw_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AuditChain._meta.db_table} SET {assignments} WHERE key = %s",
+            [*values.values(), str(organization.pk)],
+        )
+        assert cursor.rowcount == 1
+
+
+def test_removing_the_oldest_entries_and_moving_the_base_is_caught(acme_chain, organization):
+    """What retention does, done by hand without the key: the head's seal gives it away."""
+    for entry in acme_chain[:3]:
+        raw_delete(entry.pk)
+    raw_update_head(organization, base_seq=acme_chain[2].seq, base_hash=acme_chain[2].hash)
+
+    line = assert_broken(*verify("--org", "acme"))
+
+    assert "the chain's head (its last or first kept entry) was changed without the chain key" in (
+        line
+    )
+
+
+def test_removing_the_newest_entries_and_moving_the_head_back_is_caught(acme_chain, organization):
+    for entry in acme_chain[-2:]:
+        raw_delete(entry.pk)
+    raw_update_head(organization, last_seq=acme_chain[-3].seq, last_hash=acme_chain[-3].hash)
+
+    line = assert_broken(*verify("--org", "acme"))
+
+    assert "changed without the chain key" in line
+
+
+def test_emptying_both_tables_is_caught_for_every_organization_that_still_exists(
+    acme_chain, organization
+):
+    with raw_cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE}")
+        cursor.execute(f"DELETE FROM {AuditChain._meta.db_table}")
+
+    output, error = verify()
+
+    assert error is not None
+    assert "acme: BROKEN at seq 0: no entries and no chain head at all (removed)" in output
+    assert "platform: BROKEN" in output
+    assert "BROKEN" in assert_broken(*verify("--org", "acme"))
+
+
+def test_an_empty_org_argument_is_one_clear_error(db):
+    with pytest.raises(CommandError, match="--org needs a slug"):
+        call_command("verify_audit_log", "--org", " ")
+
+
+def test_verifying_with_another_key_says_the_key_is_probably_wrong(acme_chain):
+    with override_settings(AUDIT_CHAIN_KEY="not-the-key-the-entries-were-written-with"):
+        output, error = verify()
+
+    assert error is not None
+    assert "AUDIT_CHAIN_KEY is probably not the key the entries were written with" in output
+
+
+def test_a_single_altered_chain_gets_no_key_hint(acme_chain):
+    raw_update(acme_chain[0].pk, object_repr="edited")
+
+    output, _error = verify()
+
+    assert "probably not the key" not in output
+
+
+@pytest.mark.parametrize(
+    ("debug", "key", "warned"),
+    [(False, "", True), (False, "k" * 40, False), (True, "", False)],
+)
+def test_production_without_a_chain_key_is_warned_about(settings, debug, key, warned):
+    from django.core.checks import run_checks
+
+    settings.DEBUG, settings.AUDIT_CHAIN_KEY = debug, key
+
+    ids = {message.id for message in run_checks()}
+
+    assert ("audit.W001" in ids) is warned

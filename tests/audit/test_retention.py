@@ -48,6 +48,14 @@ def chain_of(organization_id) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(organization_id=organization_id).order_by("seq"))
 
 
+RETENTION_EVENT = "audit_log.retention_applied"
+
+
+def kept_of(organization_id) -> list[AuditEntry]:
+    """The chain's entries but the retention events that retention itself appends."""
+    return [entry for entry in chain_of(organization_id) if entry.event != RETENTION_EVENT]
+
+
 def head_of(organization_id) -> AuditChain:
     return AuditChain.objects.get(pk=str(organization_id) if organization_id else PLATFORM_CHAIN)
 
@@ -113,7 +121,7 @@ def test_retention_archives_then_removes_the_old_prefix_of_each_chain(old_and_ne
     assert sorted(record["id"] for record in archived) == sorted(entry.pk for entry in removed)
     assert not AuditEntry.objects.filter(pk__in=[entry.pk for entry in removed]).exists()
     for key, kept in new.items():
-        assert chain_of(key) == kept
+        assert kept_of(key) == kept
 
 
 def test_archives_hold_every_hashed_column_of_each_removed_entry(old_and_new, organization):
@@ -156,7 +164,13 @@ def test_chain_heads_record_where_the_kept_entries_start(old_and_new):
         head = head_of(key)
         assert (head.base_seq, head.base_hash) == (removed[-1].seq, removed[-1].hash)
         assert new[key][0].prev_hash == head.base_hash
-        assert (head.last_seq, head.last_hash) == (new[key][-1].seq, new[key][-1].hash)
+        # The chain's last entry says where retention cut it.
+        recorded = chain_of(key)[-1]
+        assert (head.last_seq, head.last_hash) == (recorded.seq, recorded.hash)
+        assert recorded.event == RETENTION_EVENT
+        assert recorded.additional_data["removed"] == len(removed)
+        assert recorded.additional_data["kept_from_seq"] == removed[-1].seq + 1
+        assert recorded.additional_data["base_hash"] == removed[-1].hash
 
 
 def test_log_still_verifies_after_retention(old_and_new, organization, other_organization):
@@ -166,10 +180,11 @@ def test_log_still_verifies_after_retention(old_and_new, organization, other_org
 
     output, error = verify()
     assert error is None, output
+    # Each chain also gained the entry that records its retention.
     assert set(output.splitlines()) == {
-        f"acme: OK, {len(new[organization.pk])} entries verified",
-        f"globex: OK, {len(new[other_organization.pk])} entries verified",
-        f"platform: OK, {len(new[None])} entries verified",
+        f"acme: OK, {len(new[organization.pk]) + 1} entries verified",
+        f"globex: OK, {len(new[other_organization.pk]) + 1} entries verified",
+        f"platform: OK, {len(new[None]) + 1} entries verified",
     }
 
 
@@ -262,7 +277,8 @@ def test_running_retention_again_removes_nothing(old_and_new):
     assert (second.removed, second.archives) == (0, [])
     assert {h.key: (h.base_seq, h.base_hash) for h in AuditChain.objects.all()} == heads
     for key, kept in new.items():
-        assert chain_of(key) == kept
+        assert kept_of(key) == kept
+    assert AuditEntry.objects.filter(event=RETENTION_EVENT).count() == 3  # one per chain, once
 
 
 def test_nothing_younger_than_the_retention_period_is_removed(old_and_new):
@@ -280,11 +296,15 @@ def test_chain_emptied_by_retention_goes_on_verifying_as_entries_follow(owner_cl
 
     audit_retention_apply(now=when_older_than(timezone.now() + timedelta(seconds=1)))
 
-    assert chain_of(organization.pk) == []
-    assert verify("--org", "acme") == ("acme: OK, 0 entries verified\n", None)
+    [recorded] = chain_of(organization.pk)
+    assert (recorded.event, recorded.seq, recorded.prev_hash) == (
+        RETENTION_EVENT,
+        last.seq + 1,
+        last.hash,
+    )
+    assert verify("--org", "acme") == ("acme: OK, 1 entries verified\n", None)
     write_agents(owner_client, "acme", "After retention")
     kept = chain_of(organization.pk)
-    assert (kept[0].seq, kept[0].prev_hash) == (last.seq + 1, last.hash)
     output, error = verify("--org", "acme")
     assert error is None
     assert output == f"acme: OK, {len(kept)} entries verified\n"
@@ -297,7 +317,8 @@ def test_task_applies_retention_and_is_scheduled_daily(old_and_new):
     removed = tasks.apply_retention.delay().get()
 
     assert removed == before
-    assert AuditEntry.objects.count() == 0
+    # Only the entries that record the retention of each chain remain.
+    assert set(AuditEntry.objects.values_list("event", flat=True)) == {RETENTION_EVENT}
     assert "audit.apply_retention" in celery_app.tasks
     schedule = [
         entry
@@ -375,7 +396,7 @@ def test_an_old_entry_after_a_newer_one_stays_so_no_gap_opens(owner_client, orga
 
     report = audit_retention_apply(now=when_older_than(cutoff_moment))
 
-    kept = chain_of(organization.pk)
+    kept = kept_of(organization.pk)
     assert [entry.seq for entry in kept] == [3, 4, 5, 6, 7, 8]
     assert head_of(organization.pk).base_seq == 2
     assert report.removed >= 2
@@ -383,3 +404,74 @@ def test_an_old_entry_after_a_newer_one_stays_so_no_gap_opens(owner_client, orga
     output, error = verify("--org", organization.slug)
     assert error is not None
     assert f"entry {entries[2].pk} (seq 3): content does not match its hash (altered)" in output
+
+
+def test_a_chain_that_does_not_verify_is_not_archived_so_its_break_stays_visible(
+    old_and_new, organization, other_organization
+):
+    old, new, later = old_and_new
+    tampered = old[organization.pk][1]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"UPDATE {TABLE} SET object_repr = 'edited' WHERE id = %s", [tampered.pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+    report = audit_retention_apply(now=later, batch_size=3)
+
+    assert report.refused == [
+        f"{organization.pk}: entry {tampered.pk} (seq {tampered.seq}): "
+        "content does not match its hash (altered)"
+    ]
+    assert chain_of(organization.pk)[: len(old[organization.pk])] == old[organization.pk]
+    assert head_of(organization.pk).base_seq == 0
+    assert kept_of(other_organization.pk) == new[other_organization.pk]  # the others go on
+    output, error = verify("--org", "acme")
+    assert error is not None
+    assert f"entry {tampered.pk}" in output
+
+
+@override_settings(AUDIT_RETENTION_DAYS=0)
+def test_the_task_fails_loudly_when_it_kept_a_broken_chain(old_and_new, organization):
+    tampered = chain_of(organization.pk)[0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"UPDATE {TABLE} SET object_repr = 'edited' WHERE id = %s", [tampered.pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+    with pytest.raises(tasks.BrokenChainsKept, match=str(organization.pk)):
+        tasks.apply_retention.delay().get()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x1f\x8b\x08\x00truncated", "Cannot read archive"),
+        (gzip.compress(b'{"seq": 1}\n'), "line 1, is not an audit entry"),
+        (gzip.compress(b"[1, 2]\n"), "line 1, is not an audit entry"),
+        (gzip.compress(b'"text"\n'), "line 1, is not an audit entry"),
+        (gzip.compress(b'{"chain": "platform", "seq": "1"}\n'), "is not an audit entry"),
+        (gzip.compress(b"not json\n"), "is not an audit entry"),
+        (b"plain text, not gzip", "Cannot read archive"),
+    ],
+)
+def test_a_broken_archive_file_is_one_clear_error(tmp_path, db, content, expected):
+    path = tmp_path / "broken.jsonl.gz"
+    path.write_bytes(content)
+
+    with pytest.raises(CommandError, match=expected):
+        call_command("verify_audit_log", "--archive", str(path), stdout=StringIO())
+
+
+def test_an_archive_line_with_a_bad_timestamp_is_one_clear_error(old_and_new, tmp_path):
+    _old, _new, later = old_and_new
+    report = audit_retention_apply(now=later, batch_size=100)
+    record = read_archive(report.archives[0])[0]
+    path = tmp_path / "bad-time.jsonl.gz"
+    path.write_bytes(gzip.compress(json.dumps({**record, "timestamp": "notatime"}).encode()))
+
+    with pytest.raises(CommandError, match="line 1, is not an audit entry"):
+        call_command("verify_audit_log", "--archive", str(path), stdout=StringIO())

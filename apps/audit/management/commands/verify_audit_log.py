@@ -3,7 +3,10 @@
 import gzip
 import json
 import uuid
+import zlib
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.chain import ChainVerifier, entry_from_archive, verify_chain
@@ -35,23 +38,31 @@ class Command(BaseCommand):
             self.verify_archives(archive)
             return
         chains = [self.chain_of(org)] if org else self.all_chains()
-        broken = 0
-        for organization_id, label in chains:
-            checked, chain_break = verify_chain(organization_id)
+        broken = altered_at_start = 0
+        for organization_id, label, must_exist in chains:
+            checked, chain_break = verify_chain(organization_id, must_exist=must_exist)
             if chain_break is None:
                 self.stdout.write(f"{label}: OK, {checked} entries verified")
             else:
                 broken += 1
+                altered_at_start += checked == 0 and "(altered)" in chain_break.problem
                 self.stdout.write(f"{label}: BROKEN at {chain_break} ({checked} verified before)")
+        if broken and altered_at_start == len(chains):
+            self.stdout.write(
+                "Every chain breaks at its first entry: AUDIT_CHAIN_KEY is probably not the key "
+                "the entries were written with."
+            )
         if broken:
             raise CommandError(f"Audit log verification failed: {broken} chain(s) broken.")
 
     def chain_of(self, value: str) -> tuple:
+        if not value.strip():
+            raise CommandError('--org needs a slug, an organization id or "platform".')
         if value == PLATFORM_CHAIN:
-            return None, PLATFORM_CHAIN
+            return None, PLATFORM_CHAIN, get_user_model().objects.exists()
         organization = Organization.objects.filter(slug=value).first()
         if organization is not None:
-            return organization.pk, organization.slug
+            return organization.pk, organization.slug, True
         try:
             organization_id = uuid.UUID(value)
         except ValueError:
@@ -59,11 +70,19 @@ class Command(BaseCommand):
         if not AuditChain.objects.filter(pk=str(organization_id)).exists():
             raise CommandError(f"No audit chain for organization {value}.")
         slug = Organization.objects.filter(pk=organization_id).values_list("slug", flat=True)
-        return organization_id, slug.first() or f"{organization_id} (deleted organization)"
+        return organization_id, slug.first() or f"{organization_id} (deleted organization)", False
 
     def all_chains(self) -> list[tuple]:
+        """(organization id, label, must have entries) of every chain there is or should be.
+
+        An existing organization's creation, and any user's, was recorded: their
+        chains must exist, so emptying both tables does not pass for a clean log.
+        """
         slugs = dict(Organization.objects.values_list("id", "slug"))
         keys = set(AuditChain.objects.values_list("key", flat=True))
+        keys |= {str(pk) for pk in slugs}
+        if get_user_model().objects.exists():
+            keys.add(PLATFORM_CHAIN)
         keys |= {
             str(pk) if pk else PLATFORM_CHAIN
             for pk in AuditEntry.objects.order_by()
@@ -73,36 +92,30 @@ class Command(BaseCommand):
         chains = []
         for key in sorted(keys):
             if key == PLATFORM_CHAIN:
-                chains.append((None, PLATFORM_CHAIN))
+                chains.append((None, PLATFORM_CHAIN, get_user_model().objects.exists()))
             else:
                 organization_id = uuid.UUID(key)
                 label = slugs.get(organization_id, f"{key} (deleted organization)")
-                chains.append((organization_id, label))
+                chains.append((organization_id, label, organization_id in slugs))
         return chains
 
     def verify_archives(self, paths: list[str]) -> None:
-        records = []
-        for path in paths:
-            try:
-                with gzip.open(path, "rt", encoding="utf-8") as archive:
-                    records.extend(json.loads(line) for line in archive if line.strip())
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"Cannot read archive {path}: {exc}") from None
-        if not records:
+        entries = [entry for path in paths for entry in self.read_archive(path)]
+        if not entries:
             raise CommandError("The archives hold no entries.")
-        if len({record["chain"] for record in records}) > 1:
+        if len({entry.chain_key for entry in entries}) > 1:
             raise CommandError("The archives belong to more than one chain; verify them apart.")
-        records.sort(key=lambda record: record["seq"])
-        first = records[0]
-        verifier = ChainVerifier(start_seq=first["seq"] - 1, start_hash=first["prev_hash"])
-        for record in records:
-            if chain_break := verifier.check(entry_from_archive(record)):
+        entries.sort(key=lambda entry: entry.seq)
+        first = entries[0]
+        verifier = ChainVerifier(start_seq=first.seq - 1, start_hash=first.prev_hash)
+        for entry in entries:
+            if chain_break := verifier.check(entry):
                 raise CommandError(f"Archive BROKEN at {chain_break}.")
         self.stdout.write(
-            f"Archives OK: seq {first['seq']}..{verifier.last_seq} of chain {first['chain']}, "
+            f"Archives OK: seq {first.seq}..{verifier.last_seq} of chain {first.chain_key}, "
             f"last hash {verifier.last_hash}"
         )
-        head = AuditChain.objects.filter(pk=first["chain"]).first()
+        head = AuditChain.objects.filter(pk=first.chain_key).first()
         if head is not None and head.base_seq == verifier.last_seq:
             matches = head.base_hash == verifier.last_hash
             self.stdout.write(
@@ -112,3 +125,25 @@ class Command(BaseCommand):
             )
             if not matches:
                 raise CommandError("Archives and database disagree at the retention boundary.")
+
+    def read_archive(self, path: str) -> list:
+        """The entries of one archive; one clear error for anything that is not an archive."""
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as archive:
+                lines = archive.read().splitlines()
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            raise CommandError(f"Cannot read archive {path}: {exc}") from None
+        entries = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise TypeError("not a JSON object")
+                entries.append(entry_from_archive(record))
+            except (ValueError, TypeError, KeyError, AttributeError, ValidationError) as exc:
+                raise CommandError(
+                    f"Archive {path}, line {number}, is not an audit entry ({exc!r})."
+                ) from None
+        return entries
