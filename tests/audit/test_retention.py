@@ -51,6 +51,19 @@ def chain_of(organization_id) -> list[AuditEntry]:
 RETENTION_EVENT = "audit_log.retention_applied"
 
 
+def edit_in_place(entry_id: int, **values) -> None:
+    """Tamper with an entry as a database superuser can (past the PostgreSQL trigger)."""
+    assignments = ", ".join(f"{column} = %s" for column in values)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            f"UPDATE {TABLE} SET {assignments} WHERE id = %s", [*values.values(), entry_id]
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
 def kept_of(organization_id) -> list[AuditEntry]:
     """The chain's entries but the retention events that retention itself appends."""
     return [entry for entry in chain_of(organization_id) if entry.event != RETENTION_EVENT]
@@ -387,12 +400,7 @@ def test_an_old_entry_after_a_newer_one_stays_so_no_gap_opens(owner_client, orga
     cutoff_moment = entries[-1].timestamp + timedelta(seconds=1)
     # Entry 3 claims to be from the future (written while the clock ran ahead).
     future = (cutoff_moment + timedelta(days=1)).isoformat()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(f"UPDATE {TABLE} SET timestamp = %s WHERE id = %s", [future, entries[2].pk])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+    edit_in_place(entries[2].pk, timestamp=future)
 
     report = audit_retention_apply(now=when_older_than(cutoff_moment))
 
@@ -411,12 +419,7 @@ def test_a_chain_that_does_not_verify_is_not_archived_so_its_break_stays_visible
 ):
     old, new, later = old_and_new
     tampered = old[organization.pk][1]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(f"UPDATE {TABLE} SET object_repr = 'edited' WHERE id = %s", [tampered.pk])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+    edit_in_place(tampered.pk, object_repr="edited")
 
     report = audit_retention_apply(now=later, batch_size=3)
 
@@ -435,12 +438,7 @@ def test_a_chain_that_does_not_verify_is_not_archived_so_its_break_stays_visible
 @override_settings(AUDIT_RETENTION_DAYS=0)
 def test_the_task_fails_loudly_when_it_kept_a_broken_chain(old_and_new, organization):
     tampered = chain_of(organization.pk)[0]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(f"UPDATE {TABLE} SET object_repr = 'edited' WHERE id = %s", [tampered.pk])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+    edit_in_place(tampered.pk, object_repr="edited")
 
     with pytest.raises(tasks.BrokenChainsKept, match=str(organization.pk)):
         tasks.apply_retention.delay().get()
