@@ -108,7 +108,7 @@ def test_unknown_ordering_field_is_refused(owner_client):
     assert "ordering" in response.json()["error"]["details"]
 
 
-def test_page_size_defaults_to_50_and_is_capped_at_200(client_for, member_of):
+def test_page_size_defaults_to_50_and_goes_up_to_200(client_for, member_of):
     user = member_of(OrganizationFactory(), BuiltinRole.OWNER).user
     Membership.objects.bulk_create(
         Membership(organization=org, user=user, role=builtin_role(BuiltinRole.VIEWER))
@@ -116,10 +116,15 @@ def test_page_size_defaults_to_50_and_is_capped_at_200(client_for, member_of):
     )
     client = client_for(user)
     assert len(client.get(ORGS).json()["results"]) == 50
-    page = client.get(ORGS, {"page_size": 500}).json()
+    page = client.get(ORGS, {"page_size": 200}).json()
     assert page["count"] == 211
     assert len(page["results"]) == 200
-    assert client.get(ORGS, {"page": 99}).status_code == 404
+    too_large = client.get(ORGS, {"page_size": 500})
+    assert too_large.status_code == 400
+    assert too_large.json()["error"]["details"] == {"page_size": ["A whole number from 1 to 200."]}
+    past_the_end = client.get(ORGS, {"page": 99})
+    assert past_the_end.status_code == 404
+    assert past_the_end.json()["error"]["message"] == "Invalid page."
 
 
 def test_member_reads_organization_with_its_member_count(client_for, member_of, organization):

@@ -9,18 +9,20 @@ it (carried in the message headers).
 
 import contextlib
 import functools
+import ipaddress
 import os
 import sys
+import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.utils.ipv6 import clean_ipv6_address
 
 from apps.core.request_id import get_request_id
 from apps.ratelimit.client_ip import client_ip
 
 USER_AGENT_MAX = 512
+IP_MAX = 45  # AuditEntry.remote_addr
 
 
 @dataclass
@@ -53,17 +55,37 @@ def bound(context: AuditContext):
         _current.reset(token)
 
 
+def printable(text: str) -> str:
+    """`text` without control characters or lone surrogates (which PostgreSQL refuses)."""
+    return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs"))
+
+
 def normalized_ip(ip: str | None) -> str:
+    """An IP address as the audit log stores it: one spelling per address; never raises.
+
+    IPv6 is compressed and lower-cased, without a zone (`fe80::1%eth0`); an
+    IPv4-mapped one keeps its dotted quad (`::ffff:192.0.2.1`), as Django writes
+    it. IPv4 is kept as is. Anything else (a unix socket's name) is kept without
+    control characters and cut to the column's 45 characters.
+    """
     if not ip:
         return ""
-    return clean_ipv6_address(ip) if ":" in ip else ip
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return printable(ip)[:IP_MAX]
+    if address.version == 6:
+        address = ipaddress.IPv6Address(int(address))  # drops the zone
+        if address.ipv4_mapped:
+            return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def context_for_request(request) -> AuditContext:
     return AuditContext(
         request=request,
         ip=normalized_ip(client_ip(request)),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+        user_agent=printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX],
     )
 
 

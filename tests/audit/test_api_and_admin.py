@@ -471,8 +471,12 @@ def test_cursor_pagination_walks_every_entry_once_newest_first(owner, organizati
 
 def test_a_page_holds_at_most_200_entries(owner, organization):
     add_events(organization, 205)
+    client = api_caller(owner.user)
 
-    response = api_caller(owner.user).get(LOGS, {"page_size": 500})
+    response = client.get(LOGS, {"page_size": 200})
+    refused = client.get(LOGS, {"page_size": 500})
 
     assert len(results(response)) == 200
     assert response.json()["next"]
+    assert refused.status_code == 400
+    assert error_details(refused) == {"page_size": ["A whole number from 1 to 200."]}

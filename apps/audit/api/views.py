@@ -1,3 +1,7 @@
+import unicodedata
+from base64 import b64decode
+from urllib import parse
+
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -11,7 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -19,19 +23,83 @@ from apps.access.api.permissions import Requires
 from apps.access.catalog import permission_name as perm
 from apps.audit import export, selectors, services
 from apps.audit.models import AuditEntry
+from apps.core.api.pagination import PageSizeInRange, raise_for, whole_number
 from apps.organizations.api.base import OrganizationScopedViewSet
 
 from .filters import AuditEntryFilter
 from .serializers import AuditEntrySerializer
 
+# A seq fits a bigint: at most 18 digits keeps a crafted position inside it.
+_SEQ_DIGITS = 18
+# What the export records of each filter's value.
+RECORDED_VALUE_MAX = 200
 
-class AuditEntryPagination(CursorPagination):
-    """Newest first, by chain position: stable under inserts and fast at any depth."""
+
+class AuditEntryPagination(PageSizeInRange, CursorPagination):
+    """Newest first, by chain position: stable under inserts and fast at any depth.
+
+    The cursor is the client's to tamper with: anything but a cursor this API
+    could have handed out (a whole seq, an offset up to `offset_cutoff`, a
+    direction of 0 or 1) is a 400 on `cursor`, as a bad `page_size` is.
+    """
 
     ordering = "-seq"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+    invalid_cursor_message = "Invalid cursor."
+
+    def cursor_errors(self, request) -> dict:
+        try:
+            self.decode_cursor(request)
+        except ValidationError as exc:
+            return exc.detail
+        return {}
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raise_for(self.page_size_errors(request), self.cursor_errors(request))
+        return super().paginate_queryset(queryset, request, view=view)
+
+    def decode_cursor(self, request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            decoded = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(decoded, keep_blank_values=True)
+        except ValueError:  # not ASCII, not base64, or not a query string
+            tokens = None
+        if tokens is not None:
+            offset = whole_number(tokens.get("o", ["0"])[0])
+            reverse = tokens.get("r", ["0"])[0]
+            position = tokens.get("p", [None])[0]
+            if (
+                offset is not None
+                and offset <= self.offset_cutoff
+                and reverse in ("0", "1")
+                and (position is None or _is_seq(position))
+            ):
+                return Cursor(offset=offset, reverse=reverse == "1", position=position)
+        raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+
+
+def _is_seq(position: str) -> bool:
+    return len(position) <= _SEQ_DIGITS and whole_number(position) is not None
+
+
+def _recorded_value(value: str) -> str:
+    """A filter's value as an export's entry keeps it: no control characters, capped.
+
+    The entry's data is jsonb on PostgreSQL, which refuses NUL.
+    """
+    kept = "".join(char for char in value if unicodedata.category(char) not in ("Cc", "Cs"))
+    return kept[:RECORDED_VALUE_MAX]
+
+
+def recorded_filters(query_params) -> dict:
+    """The export's filters, as its audit entry names them: the filter set's own, nothing else."""
+    return {
+        name: _recorded_value(query_params[name])
+        for name in AuditEntryFilter.base_filters
+        if name in query_params
+    }
 
 
 class _ExportRenderer(BaseRenderer):
@@ -120,9 +188,10 @@ class AuditEntryViewSet(
     def export(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         file_format = request.accepted_renderer.format
-        filters = {key: value for key, value in request.query_params.items() if key != "format"}
         recorded = services.audit_log_export_record(
-            organization=self.organization, file_format=file_format, filters=filters
+            organization=self.organization,
+            file_format=file_format,
+            filters=recorded_filters(request.query_params),
         )
         stream, content_type = EXPORTS[file_format]
         response = StreamingHttpResponse(
