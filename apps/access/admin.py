@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group
+
+from apps.audit.recording import permissions_entry
 
 from .models import Role
 
@@ -28,3 +32,21 @@ class RoleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is not None and not obj.is_builtin and not obj.memberships.exists()
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Django's groups page, where staff edit a role's permissions.
+
+    The permissions saved in one go are one audit entry on the group's role
+    (`role.permissions_changed`; the platform's chain for a built-in role, which
+    every organization's members hold), not one for the removals and one for
+    the additions.
+    """
+
+    def save_related(self, request, form, formsets, change):
+        with permissions_entry(form.instance):
+            super().save_related(request, form, formsets, change)

@@ -1,5 +1,7 @@
 """The built-in roles: Django groups seeded from `catalog.BUILTIN_ROLE_PERMISSIONS`."""
 
+import contextlib
+
 from django.apps import apps as global_apps
 
 from . import catalog
@@ -91,36 +93,47 @@ def sync_builtin_roles(apps=global_apps) -> list[str]:
         role = (
             Role.objects.select_related("group").filter(organization__isnull=True, key=key).first()
         )
-        if role is not None:
+        is_repair = role is not None
+        if is_repair:
             # The role's own group, even if staff renamed it.
             group, group_created = role.group, False
         else:
             group, group_created = Group.objects.get_or_create(name=builtin_group_name(key))
-            Role.objects.create(
+            role = Role(
                 key=key,
                 name=BUILTIN_ROLE_NAMES[key],
                 description=BUILTIN_ROLE_DESCRIPTIONS[key],
                 group=group,
             )
-            changes.append(f"created role {key}")
-        held = set(
-            group.permissions.filter(codename__contains=":").values_list("codename", flat=True)
-        )
-        added, removed = sorted(wanted - held), sorted(held - wanted)
-        if added:
-            group.permissions.add(*(permissions[name] for name in added))
-            if not group_created:
-                changes.append(f"{key}: added {', '.join(added)}")
-        if removed:
-            group.permissions.remove(*group.permissions.filter(codename__in=removed))
-            changes.append(f"{key}: removed {', '.join(removed)}")
-        if role is not None and (added or removed) and apps is global_apps:
-            # A repair of a built-in role changes what every Owner, Admin, … may do.
-            from apps.audit.events import ROLE_PERMISSIONS_CHANGED, record_event
-
-            record_event(
-                ROLE_PERMISSIONS_CHANGED,
-                target=role,
-                data={"role": key, "added": added, "removed": removed},
+        # One audit entry per role: its creation or repair with the permissions it got.
+        with _one_audit_entry(role, apps) as entry:
+            if not is_repair:
+                role.save()
+                changes.append(f"created role {key}")
+            held = set(
+                group.permissions.filter(codename__contains=":").values_list("codename", flat=True)
             )
+            added, removed = sorted(wanted - held), sorted(held - wanted)
+            if added:
+                group.permissions.add(*(permissions[name] for name in added))
+                if not group_created:
+                    changes.append(f"{key}: added {', '.join(added)}")
+            if removed:
+                group.permissions.remove(*group.permissions.filter(codename__in=removed))
+                changes.append(f"{key}: removed {', '.join(removed)}")
+            if entry is not None and is_repair and (added or removed):
+                # A repair of a built-in role changes what every Owner, Admin, … may do.
+                from apps.audit.events import ROLE_PERMISSIONS_CHANGED
+
+                entry.event = ROLE_PERMISSIONS_CHANGED
+                entry.data = {"role": key, "added": added, "removed": removed}
     return changes
+
+
+def _one_audit_entry(role, apps):
+    """`one_entry(role)`, except in migrations (their historical models are not audited)."""
+    if apps is not global_apps:
+        return contextlib.nullcontext()
+    from apps.audit.recording import one_entry
+
+    return one_entry(role)

@@ -61,13 +61,15 @@ def record_event(
     organization_id=None,
     target: models.Model | None = None,
     actor=None,
+    api_key=None,
     data: dict | None = None,
     request=None,
 ) -> AuditEntry:
     """Append a security event to the organization's chain (the platform's when None).
 
     The actor, IP, user agent and request id come from `request` when given,
-    else from the current request or task; an explicit `actor` wins.
+    else from the current request or task; an explicit `actor` or `api_key` wins
+    (a refused key is named, though the request was not authenticated by it).
     """
     if event not in EVENTS:
         raise ValueError(f"Unknown audit event {event!r}; add it to apps.audit.events.EVENTS.")
@@ -79,6 +81,8 @@ def record_event(
     )
     if actor is not None:
         entry.actor_id, entry.actor_email = actor.pk, actor.email
+    if api_key is not None:
+        entry.api_key_id, entry.api_key_prefix = api_key.pk, api_key.displayed_prefix
     if target is not None:
         entry.content_type = ContentType.objects.get_for_model(target)
         entry.object_pk = str(target.pk)

@@ -12,7 +12,6 @@ from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.encoding import smart_str
 
 GENESIS_HASH = "0" * 64
 PLATFORM_CHAIN = "platform"
@@ -42,7 +41,9 @@ class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
     """django-auditlog's manager, filling in the organization of each change.
 
     Inside `apps.audit.recording.one_entry(instance)` the entries of that
-    instance are held back and merged into one.
+    instance are held back and merged into one. A membership's change of role is
+    named `member.role_changed` however it was made (the API's service, the
+    admin, a bulk update), so that filtering by that event finds every one.
     """
 
     def log_create(self, instance, force_log: bool = False, **kwargs):
@@ -52,10 +53,13 @@ class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
 
         if kwargs.get("changes"):
             # django-auditlog lists reverse relations too ("user_grants": "….None"): drop them.
+            # m2m changes are ours, a role's "permissions" (its group's) among them: keep them.
             fields = instance._meta.concrete_fields + instance._meta.many_to_many
             names = {field.name for field in fields}
             kwargs["changes"] = {
-                name: values for name, values in kwargs["changes"].items() if name in names
+                name: values
+                for name, values in kwargs["changes"].items()
+                if name in names or (isinstance(values, dict) and values.get("type") == "m2m")
             }
         pending = pending_for(instance)
         if pending is not None:
@@ -64,13 +68,45 @@ class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
         kwargs.setdefault("organization_id", organization_id_of(instance))
         if (object_repr := object_repr_of(instance)) is not None:
             kwargs.setdefault("object_repr", object_repr)
+        if not kwargs.get("event"):
+            self._name_role_change(instance, kwargs)
         return super().log_create(instance, force_log=force_log, **kwargs)
 
-    def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
-        """One entry per relation change: `{"type": "m2m", "added": [...], "removed": [...]}`."""
-        from .recording import pending_for
+    @staticmethod
+    def _name_role_change(instance, kwargs: dict) -> None:
+        """Name a membership's update that changes its role, with the data the API records."""
+        from apps.access.models import Role
+        from apps.organizations.models import Membership
 
-        names = sorted(smart_str(related) for related in changed_queryset)
+        from .events import ROLE_CHANGED
+
+        role_change = (kwargs.get("changes") or {}).get("role")
+        if not isinstance(instance, Membership) or kwargs.get("action") != 1 or not role_change:
+            return
+        from_id, to_id = role_change
+        keys = {
+            str(pk): key
+            for pk, key in Role.objects.filter(
+                pk__in=[to_id, *([from_id] if from_id else [])]
+            ).values_list("pk", "key")
+        }
+        kwargs["event"] = ROLE_CHANGED
+        kwargs["additional_data"] = {
+            "email": instance.user.email,
+            "from_role": keys.get(str(from_id)),
+            "to_role": keys.get(str(to_id)),
+            **(kwargs.get("additional_data") or {}),
+        }
+
+    def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
+        """One entry per relation change: `{"type": "m2m", "added": [...], "removed": [...]}`.
+
+        `changed_queryset` may hold objects or names already made (see registry.m2m_name_of).
+        """
+        from .recording import pending_for
+        from .registry import m2m_name_of
+
+        names = sorted(m2m_name_of(related) for related in changed_queryset)
         if not names:
             return None
         side = "added" if operation == "add" else "removed"

@@ -5,7 +5,8 @@ import dataclasses
 from auditlog import get_logentry_model
 from auditlog.context import auditlog_disabled
 from celery import signals as celery_signals
-from django.db.models.signals import m2m_changed
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
 
 from apps.apikeys.signals import api_key_rejected
@@ -13,7 +14,9 @@ from apps.authn import signals as authn_signals
 
 from . import events
 from .context import AuditContext, _current, current, request_principal
+from .recording import permissions_entry
 from .registry import m2m_fields_of
+from .scoping import organization_id_of
 
 TASK_HEADER = "agentry_audit"
 
@@ -37,14 +40,23 @@ def on_login_succeeded(sender, user, channel, request=None, **kwargs):
     _record_for_user(events.LOGIN_SUCCEEDED, user=user, request=request, data={"channel": channel})
 
 
-def _record_against_account(event: str, *, user, request, data: dict) -> None:
-    """Record an attempt on an account (not made by it) in its organizations, or the platform's."""
+def _record_against_account(event: str, *, user, request, data: dict, actor=None) -> None:
+    """Record an action on an account (not by it) in its organizations, or the platform's.
+
+    `actor` is whoever acted on it when known (staff setting its password); none for
+    attempts by an unknown caller (a failed sign-in, a lockout).
+    """
     if user is None:
-        events.record_event_robustly(event, data=data, request=request)
+        events.record_event_robustly(event, actor=actor, data=data, request=request)
         return
     for organization_id in _member_organization_ids(user) or [None]:
         events.record_event_robustly(
-            event, organization_id=organization_id, target=user, data=data, request=request
+            event,
+            organization_id=organization_id,
+            target=user,
+            actor=actor,
+            data=data,
+            request=request,
         )
 
 
@@ -60,6 +72,9 @@ def on_login_failed(sender, email, channel, request=None, **kwargs):
 
 @receiver(authn_signals.login_locked_out)
 def on_locked_out(sender, subject, identifier, seconds, level, channel, request=None, **kwargs):
+    """Record a lockout: an account's in its organizations (so their officers see it)."""
+    from django.contrib.auth import get_user_model
+
     data = {
         "subject": subject,
         "identifier": identifier,
@@ -67,18 +82,60 @@ def on_locked_out(sender, subject, identifier, seconds, level, channel, request=
         "level": level,
         "channel": channel,
     }
-    events.record_event_robustly(events.LOCKED_OUT, data=data, request=request)
+    user = None
+    if subject == "account":
+        user = get_user_model().objects.filter(email=identifier).first()
+    _record_against_account(events.LOCKED_OUT, user=user, request=request, data=data)
 
 
 @receiver(authn_signals.logout)
 def on_logout(sender, user, request=None, revoked=0, **kwargs):
     _record_for_user(
-        events.LOGOUT, user=user, request=request, data={"refresh_tokens_revoked": revoked}
+        events.LOGOUT,
+        user=user,
+        request=request,
+        data={"channel": "api", "refresh_tokens_revoked": revoked},
     )
 
 
+@receiver(user_logged_out, dispatch_uid="audit-session-logout")
+def on_session_logout(sender, request, user, **kwargs):
+    """Record the end of a session: the browsable API's logout and the admin's.
+
+    The API's logout (apps.authn.services.user_logout) may end a session too; it
+    sends `authn.signals.logout` with the refresh tokens it revoked, which records it.
+    """
+    if user is None or _is_api_logout(request):
+        return
+    match = getattr(request, "resolver_match", None)
+    channel = "admin" if match is not None and match.app_name == "admin" else "session"
+    _record_for_user(
+        events.LOGOUT,
+        user=user,
+        request=request,
+        data={"channel": channel, "refresh_tokens_revoked": 0},
+    )
+
+
+def _is_api_logout(request) -> bool:
+    from apps.authn.api.views import LogoutView
+
+    match = getattr(request, "resolver_match", None)
+    return match is not None and getattr(match.func, "view_class", None) is LogoutView
+
+
 @receiver(authn_signals.password_changed)
-def on_password_changed(sender, user, request=None, revoked=0, **kwargs):
+def on_password_changed(sender, user, request=None, revoked=0, changed_by=None, **kwargs):
+    """Record a password change; one staff set in the admin names the staff user as actor."""
+    if changed_by is not None:
+        _record_against_account(
+            events.PASSWORD_CHANGED,
+            user=user,
+            actor=changed_by,
+            request=request,
+            data={"by_staff": True, "refresh_tokens_revoked": revoked},
+        )
+        return
     _record_for_user(
         events.PASSWORD_CHANGED,
         user=user,
@@ -114,16 +171,24 @@ def on_refresh_token_reused(sender, user, jti, request=None, revoked=0, **kwargs
 
 @receiver(api_key_rejected)
 def on_api_key_rejected(sender, key, reason, ip, prefix, **kwargs):
+    # The key, when known, is named as for its accepted uses: `?api_key=` finds both.
     events.record_event_robustly(
         events.API_KEY_REJECTED,
         organization_id=getattr(key, "organization_id", None),
         target=key,
+        api_key=key,
         data={"reason": reason, "prefix": prefix},
     )
 
 
+# through model of an audited many-to-many field -> (the model declaring it, the field's name)
+_M2M_THROUGH: dict = {}
+# related model -> the (model, field name) pairs whose rows go when one of its objects is deleted
+_M2M_RELATED: dict = {}
+
+
 def _log_m2m_change(sender, instance, action, reverse, model, pk_set, **kwargs):
-    """Log an agent's tools or knowledge bases being added, removed or cleared.
+    """Log related objects being added to, removed from or cleared from an audited m2m field.
 
     django-auditlog's own handler logs every row of the related table on
     `clear()` (upstream bug #539), which would leak other organizations' names:
@@ -131,16 +196,16 @@ def _log_m2m_change(sender, instance, action, reverse, model, pk_set, **kwargs):
     """
     if auditlog_disabled.get():
         return
-    field_name = _m2m_field_of(sender)
+    field_name = _M2M_THROUGH[sender][1]
+    cleared_key = f"_audit_cleared_{field_name}"
     if action == "pre_clear":
-        instance._audit_cleared = list(getattr(instance, _accessor(instance, field_name)).all())
+        instance.__dict__[cleared_key] = list(getattr(instance, _accessor(instance, sender)).all())
         return
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     operation = "add" if action == "post_add" else "delete"
-    log_entry = get_logentry_model().objects
     if action == "post_clear":
-        cleared = instance.__dict__.pop("_audit_cleared", [])
+        cleared = instance.__dict__.pop(cleared_key, [])
         owners, related = (cleared, [instance]) if reverse else ([instance], cleared)
     elif reverse:
         # tool.agents.add(agent): the change is recorded on each agent.
@@ -149,35 +214,90 @@ def _log_m2m_change(sender, instance, action, reverse, model, pk_set, **kwargs):
         owners, related = [instance], list(model._base_manager.filter(pk__in=pk_set))
     for owner in owners:
         if related:
-            log_entry.log_m2m_changes(related, owner, operation, field_name)
+            _record_m2m(owner, field_name, operation, related)
 
 
-_M2M_THROUGH: dict = {}
+def _record_m2m(owner, field_name: str, operation: str, related: list) -> None:
+    from django.contrib.auth.models import Group
+
+    log_entry = get_logentry_model().objects
+    if isinstance(owner, Group) and field_name == "permissions":
+        # A role's permissions are its group's: recorded on the role (see permissions_entry).
+        with permissions_entry(owner) as entry:
+            log_entry.log_m2m_changes(related, entry.instance, operation, field_name)
+        return
+    log_entry.log_m2m_changes(related, owner, operation, field_name)
 
 
-def _m2m_field_of(through) -> str:
-    return _M2M_THROUGH[through][1]
-
-
-def _accessor(instance, field_name: str) -> str:
-    if field_name in m2m_fields_of(instance._meta.label):
+def _accessor(instance, through) -> str:
+    """The attribute of `instance` that reaches the other side of `through`'s relation."""
+    owner_model, field_name = _M2M_THROUGH[through]
+    field = owner_model._meta.get_field(field_name)
+    if isinstance(instance, owner_model):
         return field_name
-    # The reverse side (tool.agents): cleared from the tool, recorded on it.
-    return next(
-        rel.get_accessor_name()
-        for rel in instance._meta.related_objects
-        if rel.many_to_many and rel.field.name == field_name
+    # The reverse side (tool.agents, group.user_set): cleared from it, recorded on each owner.
+    return field.remote_field.get_accessor_name()
+
+
+def _on_related_delete(sender, instance, origin=None, **kwargs):
+    """Record, on each owner, a related object removed by its deletion (agent tools, …).
+
+    Deleting a tool deletes its rows of every agent's `tools` through table by
+    cascade, which sends no m2m_changed. Owners deleted with it (all of an
+    organization's agents when the organization goes) have their own entries.
+    """
+    if auditlog_disabled.get():
+        return
+    for owner_model, field_name in _M2M_RELATED.get(sender, ()):
+        owners = owner_model._base_manager.filter(**{field_name: instance})
+        for owner in owners:
+            if not _deleted_with(owner, origin):
+                _record_m2m(owner, field_name, "delete", [instance])
+
+
+def _deleted_with(owner, origin) -> bool:
+    """Whether `owner` goes in the same deletion: the organization it belongs to is deleted."""
+    from django.db.models import QuerySet
+
+    from apps.organizations.models import Organization
+
+    organization_id = organization_id_of(owner)
+    if organization_id is None:
+        return False
+    if isinstance(origin, Organization):
+        return origin.pk == organization_id
+    if isinstance(origin, QuerySet) and origin.model is Organization:
+        return origin.filter(pk=organization_id).exists()
+    return False
+
+
+def _connect_m2m(model, field_name: str) -> None:
+    field = model._meta.get_field(field_name)
+    through, related_model = field.remote_field.through, field.related_model
+    _M2M_THROUGH[through] = (model, field_name)
+    m2m_changed.connect(
+        _log_m2m_change, sender=through, dispatch_uid=f"audit-m2m-{through._meta.label}"
+    )
+    _M2M_RELATED.setdefault(related_model, [])
+    if (model, field_name) not in _M2M_RELATED[related_model]:
+        _M2M_RELATED[related_model].append((model, field_name))
+    pre_delete.connect(
+        _on_related_delete,
+        sender=related_model,
+        dispatch_uid=f"audit-m2m-related-{related_model._meta.label}",
     )
 
 
 def connect_m2m_receivers(models) -> None:
+    """Record the audited m2m fields of `models`, and the permissions of every role's group."""
+    from django.contrib.auth.models import Group
+
     for model in models:
         for field_name in m2m_fields_of(model._meta.label):
-            through = model._meta.get_field(field_name).remote_field.through
-            _M2M_THROUGH[through] = (model, field_name)
-            m2m_changed.connect(
-                _log_m2m_change, sender=through, dispatch_uid=f"audit-m2m-{through._meta.label}"
-            )
+            _connect_m2m(model, field_name)
+    # Staff edit a role's permissions as its group's (the admin's Groups page); built-in
+    # roles' groups are shared by every organization.
+    _connect_m2m(Group, "permissions")
 
 
 @celery_signals.before_task_publish.connect(dispatch_uid="audit-task-publish")

@@ -5,6 +5,9 @@ also a named security event: `one_entry(instance)` holds back the entries
 django-auditlog would write for that object (its save, its many-to-many
 changes) and writes a single entry when the block ends, with their changes
 merged. So auditing costs one insert per changed object.
+
+A role's permissions are those of its Django group: `permissions_entry(group)`
+records their changes on the role (see apps.audit.receivers).
 """
 
 import contextlib
@@ -72,3 +75,37 @@ def one_entry(instance: models.Model, *, event: str = "", data: dict | None = No
         additional_data=entry.data or None,
         force_log=True,
     )
+
+
+@contextlib.contextmanager
+def permissions_entry(group):
+    """Record the changes of `group`'s permissions made inside the block as one entry.
+
+    The entry is on the group's role, in the role's organization (the platform
+    for a built-in role, which every organization's members hold), named
+    `role.permissions_changed` with the codenames added and removed and those the
+    role now holds. A group that is no role's is recorded as itself (platform).
+    Inside an entry already open for the role (role_create, role_update) the
+    changes join that entry, and its writer names it.
+    """
+    from apps.access.models import Role
+
+    from .events import ROLE_PERMISSIONS_CHANGED
+
+    role = Role.objects.filter(group=group).first()
+    subject = role or group
+    pending = pending_for(subject)
+    if pending is not None:
+        yield pending
+        return
+    with one_entry(subject) as entry:
+        yield entry
+        change = entry.changes.get("permissions")
+        if role is None or not change or entry.action != UPDATE or entry.event:
+            return
+        entry.event = ROLE_PERMISSIONS_CHANGED
+        entry.data = {
+            "added": change["added"],
+            "removed": change["removed"],
+            "permissions": sorted(group.permissions.values_list("codename", flat=True)),
+        }

@@ -3,13 +3,16 @@
 Every domain model is audited, and so are organizations, memberships, roles,
 grants, API keys and user accounts. Not audited: knowledge chunks (derived
 from a document's file on ingestion; the document's entry records it), and the
-JWT bookkeeping tables (sign-ins are security events instead).
+JWT bookkeeping tables (sign-ins are security events instead). Django groups
+are not audited as such: a role's permissions are its group's, and their
+changes are recorded on the role (apps.audit.receivers).
 """
 
 import hashlib
 
 from auditlog.registry import auditlog
 from django.apps import apps
+from django.utils.encoding import smart_str
 
 MASK = "********"
 
@@ -21,6 +24,9 @@ AUDITED_MODELS: dict[str, dict] = {
     "accounts.User": {
         "mask_fields": ["password"],
         "exclude_fields": ["last_login", "updated_at"],
+        # Platform privileges staff give in the admin (a role's permissions are its group's:
+        # apps.audit.receivers records those on the role).
+        "m2m_fields": ["groups", "user_permissions"],
     },
     "apikeys.ApiKey": {
         "mask_fields": ["hashed_key"],
@@ -47,7 +53,13 @@ AUDITED_MODELS: dict[str, dict] = {
     "workflows.Workflow": {},
     "workflows.WorkflowUserGrant": {},
     "workflows.WorkflowRoleGrant": {},
-    "workflows.WorkflowRun": {},
+    "workflows.WorkflowRun": {
+        # A run's input, step outputs and output are customers' data, as messages are. The
+        # definition is the workflow's configuration and stays readable.
+        "mask_fields": ["input", "output", "step_results"],
+        "mask_callable": "apps.audit.registry.digest",
+    },
+    # Counts, the model trained and its settings: no examples of the training file.
     "finetuning.FineTuningJob": {},
 }
 
@@ -68,8 +80,13 @@ def mask(value: str) -> str:
     return MASK if value not in ("", "None", "{}") else value
 
 
+# Values that hold nothing to hide: shown as they are, so "set" and "cleared" stay readable.
+EMPTY_VALUES = ("", "None", "null", "{}", "[]")
+
+
 def digest(value: str) -> str:
-    if value in ("", "None"):
+    """A short SHA-256 and the length: shows that and when a value changed, not what it is."""
+    if value in EMPTY_VALUES:
         return value
     return f"sha256:{hashlib.sha256(value.encode()).hexdigest()[:16]} ({len(value)} chars)"
 
@@ -91,3 +108,10 @@ def register_audited_models() -> None:
 
 def m2m_fields_of(label: str) -> list[str]:
     return AUDITED_MODELS.get(label, {}).get("m2m_fields", [])
+
+
+def m2m_name_of(related) -> str:
+    """How an m2m change names a related object: a permission by its codename (`agents:read`)."""
+    from django.contrib.auth.models import Permission
+
+    return related.codename if isinstance(related, Permission) else smart_str(related)

@@ -177,6 +177,22 @@ def refresh_tokens_revoke_all(*, user) -> int:
     return len(outstanding)
 
 
+def password_set_by_staff(*, user, staff, request) -> int:
+    """Follow up a password that staff set (or disabled) for `user`; return tokens revoked.
+
+    As for the user's own change, every refresh token is revoked (sessions and
+    access tokens already end with the old password hash). `password_changed` is
+    sent, naming the staff user, inside the caller's transaction: its audit
+    entries commit with the new password or not at all.
+    """
+    revoked = refresh_tokens_revoke_all(user=user)
+    logger.info("Password set by staff: user=%s staff=%s revoked=%s", user.pk, staff.pk, revoked)
+    signals.password_changed.send(
+        sender=type(user), user=user, request=request, revoked=revoked, changed_by=staff
+    )
+    return revoked
+
+
 def user_logout(*, user, request, ends_session: bool) -> int:
     """Sign `user` out: revoke all their refresh tokens, and end the session if there is one.
 

@@ -9,7 +9,8 @@ Every signal is sent with `sender` set to the user model. Arguments:
   until (Unix time the lockout ends), channel, request.
 - `login_succeeded`: user, ip, channel, request.
 - `logout`: user, request, revoked (number of refresh tokens revoked).
-- `password_changed`: user, request, revoked (number of refresh tokens revoked).
+- `password_changed`: user, request, revoked (number of refresh tokens revoked), and
+  changed_by (the staff user, when staff set the password in the admin; else absent).
 - `password_reset_requested`: user (None when no active account with a usable password has
   this address), email (normalized), ip, request. Sent for every reset request, whether
   or not an email went out.

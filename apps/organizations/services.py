@@ -18,9 +18,7 @@ from apps.access.models import Role
 from apps.access.policy import role_permissions
 from apps.access.roles import builtin_role, check_role_available
 from apps.accounts.models import User, normalize_email_address
-from apps.audit import events
 from apps.audit.chain import lock_chain
-from apps.audit.recording import one_entry
 from apps.core.exceptions import ConflictError
 
 from .models import BuiltinRole, Membership, Organization, OrganizationOwnedModel
@@ -267,10 +265,9 @@ def membership_change_role(
     _check_may_assign(held=held, role=role)
     if membership.is_owner:
         _check_keeps_an_owner(target=membership)
-    change = {"email": membership.user.email, "from_role": membership.role.key, "to_role": role.key}
-    with one_entry(membership, event=events.ROLE_CHANGED, data=change):
-        membership.role = role
-        membership.save(update_fields=["role", "updated_at"])
+    # Recorded as member.role_changed by the audit log, as a change made in the admin is.
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
     return membership
 
 

@@ -347,10 +347,18 @@ def test_custom_role_create_and_update_record_the_permissions_added_and_removed(
     )
     assert created.changes["key"] == [None, "auditor"]
     assert created.changes["name"] == [None, "Auditor"]
+    assert created.changes["permissions"] == {
+        "type": "m2m",
+        "added": ["agents:read", "tools:read"],
+        "removed": [],
+    }
     assert created.additional_data == {"permissions": ["agents:read", "tools:read"]}
     changed = only(recorded_by("role-update"))
     assert (changed.event, changed.object_pk) == ("role.permissions_changed", role_id)
-    assert changed.changes == {"name": ["Auditor", "Auditors"]}
+    assert changed.changes == {
+        "name": ["Auditor", "Auditors"],
+        "permissions": {"type": "m2m", "added": ["workflows:read"], "removed": ["agents:read"]},
+    }
     assert changed.additional_data == {
         "added": ["workflows:read"],
         "removed": ["agents:read"],

@@ -21,7 +21,14 @@ def test_seed_roles_records_each_repaired_role_in_the_platform_chain():
 
     call_command("seed_roles", stdout=io.StringIO())
 
-    [entry] = recorded(event=events.ROLE_PERMISSIONS_CHANGED)
+    # The tampering above is recorded too (any change of a role's permissions is), then the repair.
+    tampered, entry = recorded(event=events.ROLE_PERMISSIONS_CHANGED)
+    assert tampered.changes == {
+        "permissions": {"type": "m2m", "added": ["audit_logs:read"], "removed": []}
+    }
+    assert entry.changes == {
+        "permissions": {"type": "m2m", "added": [], "removed": ["audit_logs:read"]}
+    }
     assert entry.organization_id is None
     assert entry.object_pk == str(viewer.pk)
     assert entry.additional_data == {"role": "viewer", "added": [], "removed": ["audit_logs:read"]}

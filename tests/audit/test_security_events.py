@@ -100,7 +100,7 @@ def test_a_failed_sign_in_of_a_user_without_organization_is_recorded_on_the_plat
     assert (entry.resource_type, entry.object_pk) == ("accounts.user", str(user.pk))
 
 
-def test_an_account_lockout_is_recorded_on_the_platform_with_its_subject(
+def test_an_account_lockout_is_recorded_in_the_accounts_organization_with_its_subject(
     owner, organization, settings
 ):
     settings.LOGIN_LOCKOUT_THRESHOLD = 3
@@ -119,7 +119,8 @@ def test_an_account_lockout_is_recorded_on_the_platform_with_its_subject(
         for entry in recorded_by(f"guess-{number}", event="auth.locked_out")
     ]
     entry = only(lockouts)
-    assert entry.organization_id is None
+    assert entry.organization_id == organization.pk
+    assert (entry.resource_type, entry.object_pk) == ("accounts.user", str(owner.user.pk))
     assert entry.additional_data == {
         "subject": "account",
         "identifier": email,
@@ -158,7 +159,7 @@ def test_a_logout_is_recorded_with_the_tokens_it_revoked(owner, organization):
 
     entry = only(recorded_by("logout"))
     assert entry.event == "auth.logout"
-    assert entry.additional_data == {"refresh_tokens_revoked": 1}
+    assert entry.additional_data == {"channel": "api", "refresh_tokens_revoked": 1}
     assert_made_by(entry, user=owner.user, organization=organization, request_id="logout")
 
 
@@ -220,7 +221,9 @@ def test_a_revoked_api_key_used_again_is_recorded_in_its_organization(owner, org
     assert entry.event == "api_key.rejected"
     assert (entry.resource_type, entry.object_pk) == ("apikeys.apikey", str(key.pk))
     assert entry.additional_data == {"reason": "revoked", "prefix": key.prefix}
-    assert_made_by(entry, user=None, organization=organization, request_id="revoked-key")
+    assert_made_by(
+        entry, user=None, organization=organization, request_id="revoked-key", api_key=key
+    )
     assert raw_key.split(".", 1)[1] not in as_text(entry)
 
 
@@ -235,7 +238,9 @@ def test_an_expired_api_key_used_is_recorded_in_its_organization(owner, organiza
     assert entry.event == "api_key.rejected"
     assert entry.object_pk == str(key.pk)
     assert entry.additional_data["reason"] == "expired"
-    assert_made_by(entry, user=None, organization=organization, request_id="expired-key")
+    assert_made_by(
+        entry, user=None, organization=organization, request_id="expired-key", api_key=key
+    )
 
 
 # --- writes denied -----------------------------------------------------------------------
