@@ -102,3 +102,10 @@ def audit_clock(monkeypatch):
 
     monkeypatch.setattr(apps.audit.chain, "timezone", SimpleNamespace(now=now))
     return clock
+
+
+@pytest.fixture
+def generous_rate_limits(settings):
+    """Sign-ins are rate limited too; tests that sign in often test what is recorded, not that."""
+    settings.RATE_LIMIT_AUTH_MAX = 10_000
+    settings.RATE_LIMIT_MAX = 10_000

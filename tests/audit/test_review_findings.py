@@ -34,17 +34,10 @@ from .conftest import (
     recorded_by,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 ORG = "/api/v1/orgs/acme"
 NEW_PASSWORD = "staff chose this one 2026"
-
-
-@pytest.fixture(autouse=True)
-def _generous_rate_limits(settings):
-    """Sign-ins and sign-outs are rate limited too; here only what is recorded is tested."""
-    settings.RATE_LIMIT_AUTH_MAX = 10_000
-    settings.RATE_LIMIT_MAX = 10_000
 
 
 @pytest.fixture

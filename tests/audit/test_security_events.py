@@ -15,18 +15,11 @@ from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 from .conftest import CLIENT_IP, USER_AGENT, api_caller, as_text, assert_made_by, only, recorded_by
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 TOKEN_URL = "/api/v1/auth/token/"
 ORG = "/api/v1/orgs/acme"
 NEW_PASSWORD = "a brand new passphrase 2026"
-
-
-@pytest.fixture(autouse=True)
-def _generous_rate_limits(settings):
-    """Failed sign-ins are counted by the rate limiter too; here only the lockout is tested."""
-    settings.RATE_LIMIT_AUTH_MAX = 10_000
-    settings.RATE_LIMIT_MAX = 10_000
 
 
 def sign_in(email, password, request_id, ip=CLIENT_IP):
