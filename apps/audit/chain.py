@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import GENESIS_HASH, PLATFORM_CHAIN, AuditChain, AuditEntry
@@ -131,6 +131,13 @@ def append(entries: list[AuditEntry]) -> None:
         entry.changes = normalized_json(entry.changes)
         entry.additional_data = normalized_json(entry.additional_data)
         by_chain.setdefault(entry.chain_key, []).append(entry)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # Foreign keys are checked at commit by default, which would take their locks on
+        # the referenced rows after this chain's head: a writer holding such a row and
+        # waiting for the head would deadlock with us. Checked now, every lock of the
+        # transaction is taken before the head's (and later writes check at once too).
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     # No savepoint: an entry that cannot be written must fail the change it records.
     with transaction.atomic(savepoint=False):
         for key in sorted(by_chain):

@@ -201,7 +201,7 @@ def lock_organization(organization_id) -> None:
     someone who was just made Owner, a grant racing its grantee's removal).
     """
     # The lock is the head of the organization's audit chain, which every audited write
-    # of the organization takes too: one lock, always taken first, cannot deadlock.
+    # of the organization takes too: one lock, not two that could be taken in either order.
     lock_chain(organization_id)
 
 

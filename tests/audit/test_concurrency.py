@@ -181,3 +181,41 @@ def test_organization_lock_and_audited_writes_do_not_deadlock(
     assert_one_unbroken_chain(organization)
     role_changes = AuditEntry.objects.filter(organization=organization, event="member.role_changed")
     assert role_changes.count() == 4 * len(members)
+
+
+def test_renaming_an_agent_while_conversations_of_it_are_created_never_deadlocks(
+    organization, editors
+):
+    """A rename locks the agent row, then the chain head; a new conversation of that agent
+    must take its foreign-key lock on the agent before the head, not at commit."""
+    agent = Agent.objects.create(organization=organization, name="Busy", model_name="m")
+    url = f"/api/v1/orgs/{organization.slug}/"
+
+    def renamer(user, number):
+        def job():
+            client = client_of(user)
+            return [
+                client.patch(f"{url}agents/{agent.pk}/", {"name": f"Busy {number}-{i}"}).status_code
+                for i in range(WRITES)
+            ]
+
+        return job
+
+    def chatter(user):
+        def job():
+            client = client_of(user)
+            return [
+                client.post(f"{url}conversations/", {"agent": str(agent.pk)}).status_code
+                for _ in range(WRITES)
+            ]
+
+        return job
+
+    half = THREADS // 2
+    jobs = [renamer(user, n) for n, user in enumerate(editors[:half])]
+    jobs += [chatter(user) for user in editors[half:]]
+
+    statuses = run_together(jobs)
+
+    assert sorted(set(statuses)) == [200, 201], statuses
+    assert_one_unbroken_chain(organization)

@@ -395,3 +395,14 @@ def test_a_user_agent_with_control_characters_is_stored_without_them(owner_clien
     assert response.status_code == 201, response.content
     entry = AuditEntry.objects.get(object_pk=response.json()["id"])
     assert entry.user_agent == "evilagent[31m/1.0"
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%d", "%(x)s", "create,%"])
+def test_a_percent_sign_in_action_is_a_field_error(owner_client, organization, value):
+    for path in ("", "export/"):
+        response = owner_client.get(
+            f"/api/v1/orgs/{organization.slug}/audit-logs/{path}", {"action": value}
+        )
+
+        assert response.status_code == 400, response.content
+        assert "Unknown: " in response.json()["error"]["details"]["action"][0]

@@ -20,9 +20,12 @@ class CommaSeparatedChoiceField(forms.CharField):
         values = [item.strip() for item in (value or "").split(",") if item.strip()]
         unknown = [item for item in values if item not in self.known]
         if unknown:
+            # Params, not an f-string: the caller's text may hold "%" (django-filter
+            # formats the message with them).
             raise forms.ValidationError(
-                f"Unknown: {', '.join(unknown)}. Choose from: {', '.join(self.known)}.",
+                "Unknown: %(unknown)s. Choose from: %(known)s.",
                 code="invalid_choice",
+                params={"unknown": ", ".join(unknown)[:200], "known": ", ".join(self.known)},
             )
         return values
 
