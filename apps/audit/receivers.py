@@ -19,6 +19,7 @@ from .registry import m2m_fields_of
 from .scoping import organization_id_of
 
 TASK_HEADER = "agentry_audit"
+EMAIL_MAX = 254
 
 
 def _member_organization_ids(user) -> list:
@@ -65,9 +66,9 @@ def on_login_failed(sender, email, channel, request=None, **kwargs):
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(email=email).first()
-    _record_against_account(
-        events.LOGIN_FAILED, user=user, request=request, data={"email": email, "channel": channel}
-    )
+    # What was typed, cut to an address's longest: the session and admin forms take any length.
+    data = {"email": email[:EMAIL_MAX], "channel": channel}
+    _record_against_account(events.LOGIN_FAILED, user=user, request=request, data=data)
 
 
 @receiver(authn_signals.login_locked_out)
@@ -77,7 +78,7 @@ def on_locked_out(sender, subject, identifier, seconds, level, channel, request=
 
     data = {
         "subject": subject,
-        "identifier": identifier,
+        "identifier": identifier[:EMAIL_MAX],
         "seconds": seconds,
         "level": level,
         "channel": channel,

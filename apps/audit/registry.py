@@ -8,10 +8,10 @@ are not audited as such: a role's permissions are its group's, and their
 changes are recorded on the role (apps.audit.receivers).
 """
 
-import hashlib
-
 from auditlog.registry import auditlog
 from django.apps import apps
+from django.conf import settings
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import smart_str
 
 MASK = "********"
@@ -88,7 +88,10 @@ def digest(value: str) -> str:
     """A short SHA-256 and the length: shows that and when a value changed, not what it is."""
     if value in EMPTY_VALUES:
         return value
-    return f"sha256:{hashlib.sha256(value.encode()).hexdigest()[:16]} ({len(value)} chars)"
+    # Keyed: a plain hash of a short text ("1234") would be reversed by trying them all.
+    secret = settings.AUDIT_CHAIN_KEY or settings.SECRET_KEY
+    keyed = salted_hmac("apps.audit.digest", value, secret=secret, algorithm="sha256")
+    return f"hmac-sha256:{keyed.hexdigest()[:16]} ({len(value)} chars)"
 
 
 def audited_models() -> list:

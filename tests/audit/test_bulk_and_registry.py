@@ -242,7 +242,7 @@ def test_a_workflow_runs_status_transitions_are_recorded(organization):
     ]
     # One progress update, after the only step; step results are recorded as a digest.
     assert len(progress) == 1
-    assert progress[0].startswith("sha256:")
+    assert progress[0].startswith("hmac-sha256:")
     for entry in recorded(object_pk=str(run.pk), event="update"):
         assert entry.organization_id == organization.pk
         assert entry.resource_type == "workflows.workflowrun"

@@ -609,3 +609,17 @@ def test_production_without_a_chain_key_is_warned_about(settings, debug, key, wa
     ids = {message.id for message in run_checks()}
 
     assert ("audit.W001" in ids) is warned
+
+
+def test_a_chain_head_that_names_no_chain_is_reported_and_the_rest_still_verified(acme_chain):
+    with raw_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AuditChain._meta.db_table} "
+            "(key, last_seq, last_hash, base_seq, base_hash, seal) VALUES ('x', 0, '0', 0, '0', '')"
+        )
+
+    output, error = verify()
+
+    assert error is not None
+    assert "'x': BROKEN: a chain head whose key is neither an organization id nor" in output
+    assert "acme: OK" in output

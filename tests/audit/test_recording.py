@@ -4,7 +4,6 @@ Each test makes the real API call (with a JWT or an API key, a client IP, a user
 agent and a request id) and reads the entries that request wrote.
 """
 
-import hashlib
 import json
 import re
 
@@ -50,7 +49,13 @@ def call(method, user, url, request_id, body=None, **kwargs):
 
 
 def digest_of(text: str) -> str:
-    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()[:16]} ({len(text)} chars)"
+    """The digest the log keeps of a text: keyed, so that short texts cannot be guessed."""
+    from django.conf import settings
+    from django.utils.crypto import salted_hmac
+
+    secret = settings.AUDIT_CHAIN_KEY or settings.SECRET_KEY
+    keyed = salted_hmac("apps.audit.digest", text, secret=secret, algorithm="sha256")
+    return f"hmac-sha256:{keyed.hexdigest()[:16]} ({len(text)} chars)"
 
 
 # --- create, update and delete of each kind of object ------------------------------

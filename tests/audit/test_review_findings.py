@@ -574,7 +574,7 @@ def test_a_workflow_runs_input_output_and_step_results_are_recorded_as_digests(
         for field in ("input", "output", "step_results"):
             if field in entry.changes and entry.changes[field][1] not in ("{}", "null"):
                 new = entry.changes[field][1]
-                assert new.startswith("sha256:"), (field, new)
+                assert new.startswith("hmac-sha256:"), (field, new)
                 seen.add(field)
     assert seen == {"input", "output", "step_results"}
     # The definition is the workflow's configuration, not customer data: readable.

@@ -310,3 +310,16 @@ def test_an_audit_log_export_is_itself_recorded(owner, organization, file_format
         ip=CLIENT_IP,
         user_agent=USER_AGENT,
     )
+
+
+def test_a_huge_login_name_on_the_session_form_is_recorded_cut_to_an_address_length(db):
+    from django.test import Client
+
+    typed = "x" * 100_000
+    response = Client().post("/api-auth/login/", {"username": typed, "password": "whatever"})
+
+    assert response.status_code in (200, 429)
+    from apps.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.get(event="auth.login_failed")
+    assert entry.additional_data["email"] == "x" * 254

@@ -39,6 +39,12 @@ class Command(BaseCommand):
             return
         chains = [self.chain_of(org)] if org else self.all_chains()
         broken = altered_at_start = 0
+        for key in [] if org else self.foreign_heads():
+            broken += 1
+            self.stdout.write(
+                f"{key[:40]!r}: BROKEN: a chain head whose key is neither an organization id nor "
+                '"platform" (inserted)'
+            )
         for organization_id, label, must_exist in chains:
             checked, chain_break = verify_chain(organization_id, must_exist=must_exist)
             if chain_break is None:
@@ -66,11 +72,22 @@ class Command(BaseCommand):
         try:
             organization_id = uuid.UUID(value)
         except ValueError:
-            raise CommandError(f"No organization with slug {value!r}.") from None
+            raise CommandError(f"No organization with slug {value[:60]!r}.") from None
         if not AuditChain.objects.filter(pk=str(organization_id)).exists():
             raise CommandError(f"No audit chain for organization {value}.")
         slug = Organization.objects.filter(pk=organization_id).values_list("slug", flat=True)
         return organization_id, slug.first() or f"{organization_id} (deleted organization)", False
+
+    @staticmethod
+    def foreign_heads() -> list[str]:
+        """Keys of chain heads that name no chain at all (rows someone inserted)."""
+        foreign = []
+        for key in AuditChain.objects.values_list("key", flat=True):
+            try:
+                key == PLATFORM_CHAIN or uuid.UUID(key)
+            except ValueError:
+                foreign.append(key)
+        return foreign
 
     def all_chains(self) -> list[tuple]:
         """(organization id, label, must have entries) of every chain there is or should be.
@@ -90,7 +107,7 @@ class Command(BaseCommand):
             .distinct()
         }
         chains = []
-        for key in sorted(keys):
+        for key in sorted(keys - set(self.foreign_heads())):
             if key == PLATFORM_CHAIN:
                 chains.append((None, PLATFORM_CHAIN, get_user_model().objects.exists()))
             else:
