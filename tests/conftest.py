@@ -31,6 +31,18 @@ def _builtin_roles(request):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_archive(settings, tmp_path):
+    """Each test its own archive storage: retention archives and checkpoints stay in the test."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "audit_archive": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "audit-archive")},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
     yield

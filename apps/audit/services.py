@@ -144,3 +144,49 @@ def _write_archive(organization_id, batch: list[AuditEntry]) -> str:
     if storage.exists(name):
         storage.delete(name)  # an earlier run archived these and then failed to remove them
     return storage.save(name, ContentFile(buffer.getvalue()))
+
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+def audit_checkpoint_write(*, now=None) -> str:
+    """Write where every chain ends now to the archive storage; return the file's name.
+
+    The chain heads live in the database, so someone who can write to it could
+    put an older, validly sealed head back and drop the entries after it. A
+    checkpoint kept outside the database (with the retention archives) is what
+    `verify_audit_log` holds the chains to: none may end before it.
+    """
+    now = now or timezone.now()
+    chains = {
+        head.key: {"seq": head.last_seq, "hash": head.last_hash}
+        for head in AuditChain.objects.order_by("key")
+    }
+    body = {"written_at": now.isoformat(), "chains": chains}
+    body["seal"] = checkpoint_seal(body)
+    name = f"{CHECKPOINT_DIR}/{now.strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    return storages["audit_archive"].save(name, ContentFile(json.dumps(body, sort_keys=True)))
+
+
+def checkpoint_seal(body: dict) -> str:
+    message = json.dumps(
+        {"written_at": body["written_at"], "chains": body["chains"]}, sort_keys=True
+    )
+    return hmac.new(
+        (settings.AUDIT_CHAIN_KEY or "").encode(), f"checkpoint:{message}".encode(), "sha256"
+    ).hexdigest()
+
+
+def latest_checkpoint() -> tuple[str, dict] | None:
+    """The newest checkpoint (name, body), or None when none was written yet."""
+    storage = storages["audit_archive"]
+    try:
+        _dirs, files = storage.listdir(CHECKPOINT_DIR)
+    except FileNotFoundError:
+        return None
+    names = sorted(name for name in files if name.endswith(".json"))
+    if not names:
+        return None
+    name = f"{CHECKPOINT_DIR}/{names[-1]}"
+    with storage.open(name, "rb") as stored:
+        return name, json.loads(stored.read())

@@ -18,3 +18,9 @@ def apply_retention() -> int:
     if report.refused:
         raise BrokenChainsKept("; ".join(report.refused))
     return report.removed
+
+
+@shared_task(name="audit.write_checkpoint")
+def write_checkpoint() -> str:
+    """Record where every audit chain ends, outside the database (see services)."""
+    return services.audit_checkpoint_write()

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from apps.audit.chain import canonical_content, entry_hash, seal_head
+from apps.audit.chain import canonical_content, entry_hash, seal_head, verify_chain
 from apps.audit.events import ROLE_CHANGED, record_event
 from apps.audit.models import AuditChain, AuditEntry
+from apps.audit.services import audit_checkpoint_write
 from apps.organizations.models import BuiltinRole
 
 from ..factories import MembershipFactory
@@ -623,3 +626,84 @@ def test_a_chain_head_that_names_no_chain_is_reported_and_the_rest_still_verifie
     assert error is not None
     assert "'x': BROKEN: a chain head whose key is neither an organization id nor" in output
     assert "acme: OK" in output
+
+
+# --- Checkpoints: where chains ended, kept outside the database -----------------------------
+
+
+def test_rolling_a_chain_back_to_an_earlier_sealed_head_is_caught_by_the_checkpoint(
+    owner_client, organization
+):
+    """An old head row (from a backup, or dead tuples) carries a valid seal: the checkpoint
+    written since says the chain went further."""
+    write_through_the_api(owner_client)
+    earlier = AuditChain.objects.get(pk=str(organization.pk))
+    for name in ("Later bot", "Latest bot"):
+        created = owner_client.post(agents_url(), {"name": name, "model_name": "m"}, format="json")
+        assert created.status_code == 201
+    audit_checkpoint_write()
+    for entry in chain_of(organization)[earlier.last_seq :]:
+        raw_delete(entry.pk)
+    raw_update_head(organization, last_seq=earlier.last_seq, last_hash=earlier.last_hash)
+    raw_update_head(organization, seal=earlier.seal)
+    assert verify_chain(organization.pk)[1] is None  # the rollback fools the chain alone
+
+    output, error = verify("--org", "acme")
+
+    assert error is not None
+    assert f"{organization.pk}: BROKEN against checkpoint checkpoints/" in output
+    assert "entries after it were removed and the head rolled back" in output
+
+
+def test_a_chain_erased_entirely_after_a_checkpoint_is_caught(owner_client, organization):
+    write_through_the_api(owner_client)
+    organization_id = organization.pk
+    organization.delete()
+    audit_checkpoint_write()
+    # Its chain survives its deletion; now erase that too, so nothing says it existed.
+    entries = AuditEntry.objects.filter(organization_id=organization_id)
+    for entry_id in entries.values_list("pk", flat=True):
+        raw_delete(entry_id)
+    with raw_cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {AuditChain._meta.db_table} WHERE key = %s", [str(organization_id)]
+        )
+
+    output, error = verify()
+
+    assert error is not None
+    assert f"{organization_id}: BROKEN against checkpoint" in output
+    assert "is gone (removed)" in output
+
+
+def test_a_clean_log_passes_its_checkpoint_and_a_forged_checkpoint_does_not(acme_chain):
+    name = audit_checkpoint_write()
+    output, error = verify()
+    assert error is None, output
+    assert f"checkpoint: OK, no chain ends before {name}" in output
+
+    storage = storages["audit_archive"]
+    with storage.open(name, "rb") as stored:
+        body = json.loads(stored.read())
+    body["chains"][next(iter(body["chains"]))]["seq"] = 1
+    storage.delete(name)
+    storage.save(name, ContentFile(json.dumps(body)))
+
+    output, error = verify()
+    assert error is not None
+    assert f"checkpoint: BROKEN: {name} is not sealed with the chain key" in output
+
+
+def test_checkpoints_are_written_every_ten_minutes(db):
+    from apps.audit import tasks
+    from config.celery import app as celery_app
+
+    assert tasks.write_checkpoint.name == "audit.write_checkpoint"
+
+    schedule = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "audit.write_checkpoint"
+    ]
+    assert [entry["schedule"] for entry in schedule] == [600]
+    assert "audit.write_checkpoint" in celery_app.tasks

@@ -1,6 +1,7 @@
 """Walk audit hash chains and report the first entry that was altered, removed or inserted."""
 
 import gzip
+import hmac
 import json
 import uuid
 import zlib
@@ -9,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.audit.chain import ChainVerifier, entry_from_archive, verify_chain
+from apps.audit.chain import ChainVerifier, chain_key_of, entry_from_archive, verify_chain
 from apps.audit.models import PLATFORM_CHAIN, AuditChain, AuditEntry
+from apps.audit.services import checkpoint_seal, latest_checkpoint
 from apps.organizations.models import Organization
 
 
@@ -53,6 +55,7 @@ class Command(BaseCommand):
                 broken += 1
                 altered_at_start += checked == 0 and "(altered)" in chain_break.problem
                 self.stdout.write(f"{label}: BROKEN at {chain_break} ({checked} verified before)")
+        broken += self.check_checkpoint(selected=chain_key_of(chains[0][0]) if org else None)
         if broken and altered_at_start == len(chains):
             self.stdout.write(
                 "Every chain breaks at its first entry: AUDIT_CHAIN_KEY is probably not the key "
@@ -164,3 +167,54 @@ class Command(BaseCommand):
                     f"Archive {path}, line {number}, is not an audit entry ({exc!r})."
                 ) from None
         return entries
+
+    def check_checkpoint(self, *, selected: str | None) -> int:
+        """Hold the chains (or the `selected` one) to the newest checkpoint; return breaks.
+
+        No chain may end before where the checkpoint saw it end. Without any
+        checkpoint yet there is nothing to hold them to, and nothing is said.
+        """
+        try:
+            found = latest_checkpoint()
+        except (OSError, ValueError) as exc:
+            self.stdout.write(f"checkpoint: BROKEN: the newest checkpoint cannot be read ({exc})")
+            return 1
+        if found is None:
+            return 0
+        name, body = found
+        if not isinstance(body, dict) or not hmac.compare_digest(
+            str(body.get("seal", "")), checkpoint_seal(body) if "chains" in body else ""
+        ):
+            self.stdout.write(f"checkpoint: BROKEN: {name} is not sealed with the chain key")
+            return 1
+        broken = 0
+        for key, end in sorted(body["chains"].items()):
+            if selected is not None and key != selected:
+                continue
+            if problem := self.checkpoint_problem(key, end):
+                broken += 1
+                self.stdout.write(f"{key}: BROKEN against checkpoint {name}: {problem}")
+        if not broken:
+            self.stdout.write(f"checkpoint: OK, no chain ends before {name}")
+        return broken
+
+    @staticmethod
+    def checkpoint_problem(key: str, end: dict) -> str | None:
+        head = AuditChain.objects.filter(pk=key).first()
+        if head is None:
+            return f"the chain had {end['seq']} entries then and is gone (removed)"
+        if end["seq"] <= head.base_seq:
+            return None  # retired by retention since; the archives hold it
+        entry = (
+            AuditEntry.objects.filter(
+                organization_id=None if key == PLATFORM_CHAIN else key, seq=end["seq"]
+            )
+            .values_list("hash", flat=True)
+            .first()
+        )
+        if entry != end["hash"]:
+            return (
+                f"entry seq {end['seq']}, as the checkpoint recorded it, is missing or different: "
+                "entries after it were removed and the head rolled back"
+            )
+        return None
