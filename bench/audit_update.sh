@@ -15,28 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-pg_isready -q -h 127.0.0.1 -p 5432 || { echo "bench: PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 2; }
-
-PY=${PYTHON:-.venv/bin/python}
-PORT=${BENCH_PORT:-8098}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-2}
 DB=agentry_bench_audit_update
 SQL="psql -h 127.0.0.1 -U postgres -d $DB -Atqc"
-
-psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
-
-# The benchmark measures serving, not refusing: lift the rate limits.
-export RATE_LIMIT_MAX=1000000000 RATE_LIMIT_AUTH_MAX=1000000000
-export DJANGO_SETTINGS_MODULE=bench.settings DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
-    SECRET_KEY=bench-only-secret-key-0123456789abcdef0123456789 \
-    DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" ENV_FILE=/dev/null
-unset REDIS_URL
-
-"$PY" manage.py migrate --noinput -v0
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup 8098
 CREDENTIALS=$("$PY" bench/seed.py)
 JWT=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['jwt'])" "$CREDENTIALS")
 # shellcheck disable=SC2207
