@@ -6,9 +6,11 @@ request wrote which entries).
 """
 
 import json
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
@@ -109,3 +111,13 @@ def generous_rate_limits(settings):
     """Sign-ins are rate limited too; tests that sign in often test what is recorded, not that."""
     settings.RATE_LIMIT_AUTH_MAX = 10_000
     settings.RATE_LIMIT_MAX = 10_000
+
+
+def verify(*args) -> tuple[str, CommandError | None]:
+    """Run verify_audit_log: (its output, the CommandError it raised or None)."""
+    out = StringIO()
+    try:
+        call_command("verify_audit_log", *args, stdout=out)
+    except CommandError as error:
+        return out.getvalue(), error
+    return out.getvalue(), None

@@ -29,6 +29,7 @@ from apps.audit.services import audit_checkpoint_write
 from apps.organizations.models import BuiltinRole
 
 from ..factories import MembershipFactory
+from .conftest import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -156,16 +157,6 @@ def globex_chain(other_organization, client_for) -> list[AuditEntry]:
     owner = MembershipFactory(organization=other_organization, role=BuiltinRole.OWNER)
     write_through_the_api(client_for(owner.user), slug="globex")
     return chain_of(other_organization)
-
-
-def verify(*args) -> tuple[str, CommandError | None]:
-    """Run verify_audit_log: (its output, the CommandError it raised or None)."""
-    out = StringIO()
-    try:
-        call_command("verify_audit_log", *args, stdout=out)
-    except CommandError as error:
-        return out.getvalue(), error
-    return out.getvalue(), None
 
 
 def assert_broken(output: str, error: CommandError | None, *, label: str = "acme") -> str:

@@ -26,6 +26,7 @@ from apps.organizations.models import BuiltinRole
 from config.celery import app as celery_app
 
 from ..factories import MembershipFactory
+from .conftest import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -85,15 +86,6 @@ def read_archive(name: str) -> list[dict]:
 
 def archive_path(name: str) -> str:
     return storages["audit_archive"].path(name)
-
-
-def verify(*args) -> tuple[str, CommandError | None]:
-    out = StringIO()
-    try:
-        call_command("verify_audit_log", *args, stdout=out)
-    except CommandError as error:
-        return out.getvalue(), error
-    return out.getvalue(), None
 
 
 @pytest.fixture
