@@ -5,6 +5,7 @@ import contextlib
 from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 
+from .chain import HASHED_COLUMNS
 from .events import CHANGE_ACTIONS, EVENTS
 from .models import AuditEntry
 
@@ -57,28 +58,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ("=actor_email", "=object_pk", "=cid", "=organization__slug", "=remote_addr")
     show_full_result_count = False
     # Only what the hash covers (and the id): a column outside it could be edited unseen.
-    fields = (
-        "id",
-        "organization_id",
-        "seq",
-        "timestamp",
-        "event",
-        "resource_type",
-        "object_pk",
-        "object_repr",
-        "changes",
-        "additional_data",
-        "actor_id",
-        "actor_email",
-        "api_key_id",
-        "api_key_prefix",
-        "remote_addr",
-        "user_agent",
-        "cid",
-        "task",
-        "prev_hash",
-        "hash",
-    )
+    fields = ("id", *HASHED_COLUMNS, "hash")
     readonly_fields = fields
     actions = None
 

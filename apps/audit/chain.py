@@ -68,6 +68,30 @@ def _id(value) -> str | None:
     return str(value) if value is not None else None
 
 
+# The columns canonical_content covers: all an entry says (the admin shows exactly these).
+HASHED_COLUMNS = (
+    "organization_id",
+    "seq",
+    "prev_hash",
+    "timestamp",
+    "event",
+    "action",
+    "resource_type",
+    "object_pk",
+    "object_repr",
+    "changes",
+    "additional_data",
+    "actor_id",
+    "actor_email",
+    "api_key_id",
+    "api_key_prefix",
+    "remote_addr",
+    "user_agent",
+    "cid",
+    "task",
+)
+
+
 def canonical_content(entry: AuditEntry) -> dict:
     """Every column of an entry that its hash covers."""
     return {

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -698,3 +699,20 @@ def test_checkpoints_are_written_every_ten_minutes(db):
     ]
     assert [entry["schedule"] for entry in schedule] == [600]
     assert "audit.write_checkpoint" in celery_app.tasks
+
+
+def test_every_hashed_column_changes_the_hash(acme_chain):
+    """HASHED_COLUMNS (what the admin shows) is exactly what canonical_content covers."""
+    from apps.audit.chain import HASHED_COLUMNS
+
+    entry = acme_chain[1]
+    original = entry_hash(canonical_content(entry))
+    replacements = {"timestamp": acme_chain[0].timestamp, "changes": {"x": [1, 2]}}
+    for column in HASHED_COLUMNS:
+        saved = getattr(entry, column)
+        value = replacements.get(column, acme_chain[0].organization_id)
+        if column not in replacements and column != "organization_id":
+            value = 999 if isinstance(saved, int) else f"{saved}-edited"
+        setattr(entry, column, value if column != "organization_id" else uuid.uuid4())
+        assert entry_hash(canonical_content(entry)) != original, column
+        setattr(entry, column, saved)
