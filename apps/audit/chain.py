@@ -34,7 +34,10 @@ def lock_chain(organization_id) -> AuditChain:
     key = chain_key_of(organization_id)
     head = AuditChain.objects.select_for_update().filter(pk=key).first()
     if head is None:
-        AuditChain.objects.bulk_create([AuditChain(key=key)], ignore_conflicts=True)
+        # Sealed from the start: a lock taken with nothing written after it leaves a valid head.
+        new = AuditChain(key=key)
+        new.seal = head_seal(new)
+        AuditChain.objects.bulk_create([new], ignore_conflicts=True)
         head = AuditChain.objects.select_for_update().get(pk=key)
     return head
 
@@ -117,19 +120,22 @@ def canonical_content(entry: AuditEntry) -> dict:
     }
 
 
-def _hmac(message: str) -> str:
+def keyed_hmac(message: str) -> str:
+    """HMAC-SHA256 of `message` under AUDIT_CHAIN_KEY: entries, heads and checkpoints."""
     key = (settings.AUDIT_CHAIN_KEY or "").encode()
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def entry_hash(content: dict) -> str:
-    return _hmac(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return keyed_hmac(
+        json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
 
 
 def head_seal(head: AuditChain) -> str:
     """The HMAC that binds a chain head's two ends to the chain key."""
     ends = [head.key, head.last_seq, head.last_hash, head.base_seq, head.base_hash]
-    return _hmac("head:" + json.dumps(ends, separators=(",", ":")))
+    return keyed_hmac("head:" + json.dumps(ends, separators=(",", ":")))
 
 
 def seal_head(head: AuditChain, *fields: str) -> None:

@@ -21,6 +21,7 @@ from .chain import (
     canonical_content,
     chain_key_of,
     head_seal,
+    keyed_hmac,
     lock_chain,
     seal_head,
 )
@@ -169,12 +170,13 @@ def audit_checkpoint_write(*, now=None) -> str:
 
 
 def checkpoint_seal(body: dict) -> str:
+    """The HMAC a checkpoint `body` must carry; "" for a body that is not a checkpoint."""
+    if not isinstance(body, dict) or not isinstance(body.get("chains"), dict):
+        return ""
     message = json.dumps(
-        {"written_at": body["written_at"], "chains": body["chains"]}, sort_keys=True
+        {"written_at": body.get("written_at"), "chains": body["chains"]}, sort_keys=True
     )
-    return hmac.new(
-        (settings.AUDIT_CHAIN_KEY or "").encode(), f"checkpoint:{message}".encode(), "sha256"
-    ).hexdigest()
+    return keyed_hmac("checkpoint:" + message)
 
 
 def latest_checkpoint() -> tuple[str, dict] | None:

@@ -16,6 +16,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from auditlog.context import disable_auditlog as auditlog_disabled
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -716,3 +717,31 @@ def test_every_hashed_column_changes_the_hash(acme_chain):
         setattr(entry, column, value if column != "organization_id" else uuid.uuid4())
         assert entry_hash(canonical_content(entry)) != original, column
         setattr(entry, column, saved)
+
+
+@pytest.mark.parametrize("body", ['{"chains": {}}', '{"chains": []}', "[]", '"x"', "{}"])
+def test_a_checkpoint_file_that_is_not_one_is_reported_not_a_traceback(acme_chain, body):
+    storages["audit_archive"].save("checkpoints/29990101T000000000000Z.json", ContentFile(body))
+
+    output, error = verify()
+
+    assert error is not None
+    assert "is not sealed with the chain key" in output
+
+
+def test_an_empty_org_value_is_refused_not_read_as_every_chain(db):
+    with pytest.raises(CommandError, match="--org needs a slug"):
+        call_command("verify_audit_log", "--org", "", stdout=StringIO())
+
+
+def test_a_lock_taken_with_nothing_written_after_it_leaves_a_valid_head(db):
+    from apps.organizations.models import Organization
+    from apps.organizations.services import lock_organization
+
+    with auditlog_disabled():  # an organization from before the audit log, say
+        organization = Organization.objects.create(name="Quiet", slug="quiet")
+    lock_organization(organization.pk)
+
+    output, error = verify("--org", "quiet")
+    assert error is None, output
+    assert "quiet: OK, 0 entries verified" in output

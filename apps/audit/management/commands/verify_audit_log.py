@@ -39,9 +39,9 @@ class Command(BaseCommand):
         if archive:
             self.verify_archives(archive)
             return
-        chains = [self.chain_of(org)] if org else self.all_chains()
+        chains = [self.chain_of(org)] if org is not None else self.all_chains()
         broken = altered_at_start = 0
-        for key in [] if org else self.foreign_heads():
+        for key in [] if org is not None else self.foreign_heads():
             broken += 1
             self.stdout.write(
                 f"{key[:40]!r}: BROKEN: a chain head whose key is neither an organization id nor "
@@ -55,7 +55,8 @@ class Command(BaseCommand):
                 broken += 1
                 altered_at_start += checked == 0 and "(altered)" in chain_break.problem
                 self.stdout.write(f"{label}: BROKEN at {chain_break} ({checked} verified before)")
-        broken += self.check_checkpoint(selected=chain_key_of(chains[0][0]) if org else None)
+        selected = chain_key_of(chains[0][0]) if org is not None else None
+        broken += self.check_checkpoint(selected=selected)
         if broken and altered_at_start == len(chains):
             self.stdout.write(
                 "Every chain breaks at its first entry: AUDIT_CHAIN_KEY is probably not the key "
@@ -182,9 +183,8 @@ class Command(BaseCommand):
         if found is None:
             return 0
         name, body = found
-        if not isinstance(body, dict) or not hmac.compare_digest(
-            str(body.get("seal", "")), checkpoint_seal(body) if "chains" in body else ""
-        ):
+        expected = checkpoint_seal(body)
+        if not expected or not hmac.compare_digest(str(body.get("seal", "")), expected):
             self.stdout.write(f"checkpoint: BROKEN: {name} is not sealed with the chain key")
             return 1
         broken = 0
