@@ -5,8 +5,8 @@ import contextlib
 from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 
+from .api.filters import ACTIONS
 from .chain import HASHED_COLUMNS
-from .events import CHANGE_ACTIONS, EVENTS
 from .models import AuditEntry
 
 # django-auditlog registers its own (editable-looking) admin for the log model.
@@ -19,7 +19,7 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in (*CHANGE_ACTIONS, *EVENTS)]
+        return [(name, name) for name in ACTIONS]
 
     def queryset(self, request, queryset):
         return queryset.filter(event=self.value()) if self.value() else queryset

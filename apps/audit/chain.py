@@ -22,11 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import GENESIS_HASH, PLATFORM_CHAIN, AuditChain, AuditEntry
-
-
-def chain_key_of(organization_id) -> str:
-    return str(organization_id) if organization_id else PLATFORM_CHAIN
+from .models import GENESIS_HASH, PLATFORM_CHAIN, AuditChain, AuditEntry, chain_key_of
 
 
 def lock_chain(organization_id) -> AuditChain:

@@ -14,14 +14,20 @@ import os
 import sys
 import unicodedata
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from auditlog.models import AbstractLogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from apps.core.request_id import get_request_id
 from apps.ratelimit.client_ip import client_ip
 
 USER_AGENT_MAX = 512
+EVENT_OF_ACTION = {
+    AbstractLogEntry.Action.CREATE: "create",
+    AbstractLogEntry.Action.UPDATE: "update",
+    AbstractLogEntry.Action.DELETE: "delete",
+}
 IP_MAX = 45  # AuditEntry.remote_addr
 
 
@@ -36,7 +42,6 @@ class AuditContext:
     actor_email: str = ""
     api_key_id: object | None = None
     api_key_prefix: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 _current: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
@@ -85,7 +90,7 @@ def context_for_request(request) -> AuditContext:
     return AuditContext(
         request=request,
         ip=normalized_ip(client_ip(request)),
-        user_agent=printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX],
+        user_agent=printable(request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]),
     )
 
 
@@ -133,7 +138,7 @@ def fill_from_context(entry) -> None:
         content_type = ContentType.objects.get_for_id(entry.content_type_id)
         entry.resource_type = f"{content_type.app_label}.{content_type.model}"
     if not entry.event:
-        entry.event = {0: "create", 1: "update", 2: "delete"}.get(entry.action, "access")
+        entry.event = EVENT_OF_ACTION.get(entry.action, "access")
     if context is None:
         entry.task = entry.task or command_label()
         return

@@ -15,6 +15,12 @@ from django.db.models import Q
 
 GENESIS_HASH = "0" * 64
 PLATFORM_CHAIN = "platform"
+Action = AbstractLogEntry.Action
+
+
+def chain_key_of(organization_id) -> str:
+    """The key of an organization's chain (its id), or the platform's for None."""
+    return str(organization_id) if organization_id else PLATFORM_CHAIN
 
 
 class AuditLogImmutable(Exception):
@@ -32,9 +38,6 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def for_organization(self, organization_id) -> "AuditEntryQuerySet":
         return self.filter(organization_id=organization_id)
-
-    def in_chain_order(self) -> "AuditEntryQuerySet":
-        return self.order_by("seq")
 
 
 class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
@@ -63,7 +66,7 @@ class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
             }
         pending = pending_for(instance)
         if pending is not None:
-            pending.add(kwargs.get("action", 1), kwargs.get("changes"))
+            pending.add(kwargs.get("action", Action.UPDATE), kwargs.get("changes"))
             return None
         kwargs.setdefault("organization_id", organization_id_of(instance))
         if (object_repr := object_repr_of(instance)) is not None:
@@ -116,11 +119,13 @@ class AuditEntryManager(LogEntryManager.from_queryset(AuditEntryQuerySet)):
                 field_name, {"type": "m2m", "added": [], "removed": []}
             )
             change[side] = sorted(set(change[side]) | set(names))
-            pending.add(1, None)
+            pending.add(Action.UPDATE, None)
             return None
         change = {"type": "m2m", "added": [], "removed": []}
         change[side] = names
-        return self.log_create(instance, action=1, changes={field_name: change}, force_log=True)
+        return self.log_create(
+            instance, action=Action.UPDATE, changes={field_name: change}, force_log=True
+        )
 
 
 class AuditEntry(AbstractLogEntry):
@@ -205,7 +210,7 @@ class AuditEntry(AbstractLogEntry):
 
     @property
     def chain_key(self) -> str:
-        return str(self.organization_id) if self.organization_id else PLATFORM_CHAIN
+        return chain_key_of(self.organization_id)
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -7,7 +7,10 @@ changed row for each of them: `bulk_update` goes through `update`, and
 `QuerySet.delete` sends the signals already.
 """
 
+from auditlog.models import AbstractLogEntry
 from django.db import models, transaction
+
+Action = AbstractLogEntry.Action
 
 
 def _is_audited(model) -> bool:
@@ -33,7 +36,10 @@ def _log(instance, *, action: int, old=None, fields=None) -> None:
     from auditlog.diff import model_instance_diff
 
     changes = model_instance_diff(
-        old, None if action == 2 else instance, fields_to_check=fields, use_json_for_changes=True
+        old,
+        None if action == Action.DELETE else instance,
+        fields_to_check=fields,
+        use_json_for_changes=True,
     )
     if changes:
         get_logentry_model().objects.log_create(instance, action=action, changes=changes)
@@ -56,7 +62,7 @@ class AuditedQuerySet(models.QuerySet):
                 return 0
             updated = base.filter(pk__in=before).update(**kwargs)
             for row in base.filter(pk__in=before):
-                _log(row, action=1, old=before[row.pk], fields=list(kwargs))
+                _log(row, action=Action.UPDATE, old=before[row.pk], fields=list(kwargs))
         return updated
 
     def bulk_create(self, objs, *args, **kwargs):
@@ -68,5 +74,5 @@ class AuditedQuerySet(models.QuerySet):
         with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             for obj in created:
-                _log(obj, action=0)
+                _log(obj, action=Action.CREATE)
         return created

@@ -14,9 +14,10 @@ import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from auditlog.models import AbstractLogEntry
 from django.db import models
 
-UPDATE = 1
+UPDATE = AbstractLogEntry.Action.UPDATE
 
 
 @dataclass

@@ -5,7 +5,7 @@ from apps.audit.models import AuditEntry
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    """One entry, as the list, the detail and the JSON Lines export show it."""
+    """One entry, as the list and the detail show it (exports flatten it: apps.audit.export)."""
 
     action = serializers.CharField(source="event")
     object_id = serializers.CharField(source="object_pk")

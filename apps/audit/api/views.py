@@ -1,4 +1,3 @@
-import unicodedata
 from base64 import b64decode
 from urllib import parse
 
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from apps.access.api.permissions import Requires
 from apps.access.catalog import permission_name as perm
 from apps.audit import export, selectors, services
+from apps.audit.context import printable
 from apps.audit.models import AuditEntry
 from apps.core.api.pagination import PageSizeInRange, raise_for, whole_number
 from apps.organizations.api.base import OrganizationScopedViewSet
@@ -89,8 +89,7 @@ def _recorded_value(value: str) -> str:
 
     The entry's data is jsonb on PostgreSQL, which refuses NUL.
     """
-    kept = "".join(char for char in value if unicodedata.category(char) not in ("Cc", "Cs"))
-    return kept[:RECORDED_VALUE_MAX]
+    return printable(value[:RECORDED_VALUE_MAX])
 
 
 def recorded_filters(query_params) -> dict:
