@@ -9,6 +9,7 @@ from django.db import models, transaction
 
 from .context import AuditContext, bound, context_for_request, current
 from .models import AuditEntry
+from .recording import batched
 from .registry import object_repr_of
 
 logger = logging.getLogger(__name__)
@@ -95,15 +96,16 @@ def record_event(
     return entry
 
 
-def record_event_robustly(event: str, **kwargs) -> AuditEntry | None:
-    """`record_event` for listeners of other apps' signals: an error is logged, not raised.
+def record_event_robustly(event: str, *, organization_ids=(None,), **kwargs) -> None:
+    """`record_event` in each of `organization_ids`, for listeners of other apps' signals.
 
-    A failure to write the audit entry must not turn the caller's answer (a 401
-    for a bad password, say) into a 500.
+    The entries are written together (one lock and insert per chain). An error is
+    logged, not raised: a failure to write the audit entry must not turn the
+    caller's answer (a 401 for a bad password, say) into a 500.
     """
     try:
-        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
-            return record_event(event, **kwargs)
+        with transaction.atomic(), batched():  # a savepoint: the caller's transaction lives
+            for organization_id in organization_ids:
+                record_event(event, organization_id=organization_id, **kwargs)
     except Exception:
         logger.exception("Could not record audit event %s", event)
-        return None

@@ -216,8 +216,13 @@ class AuditEntry(AbstractLogEntry):
         if not self._state.adding:
             raise AuditLogImmutable("Audit entries cannot be changed.")
         from .chain import append
+        from .context import fill_from_context
+        from .recording import held
 
-        append([self])
+        # Filled now, while the context that wrote it is still the current one.
+        fill_from_context(self)
+        if not held(self):
+            append([self])
 
     def delete(self, *args, **kwargs):
         raise AuditLogImmutable("Audit entries cannot be deleted; retention archives them.")

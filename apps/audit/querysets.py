@@ -13,6 +13,12 @@ from django.db import models, transaction
 Action = AbstractLogEntry.Action
 
 
+def batched():
+    from .recording import batched
+
+    return batched()
+
+
 def _is_audited(model) -> bool:
     from auditlog.context import auditlog_disabled
     from auditlog.registry import auditlog
@@ -61,8 +67,9 @@ class AuditedQuerySet(models.QuerySet):
             if not before:
                 return 0
             updated = base.filter(pk__in=before).update(**kwargs)
-            for row in base.filter(pk__in=before):
-                _log(row, action=Action.UPDATE, old=before[row.pk], fields=list(kwargs))
+            with batched():
+                for row in base.filter(pk__in=before):
+                    _log(row, action=Action.UPDATE, old=before[row.pk], fields=list(kwargs))
         return updated
 
     def bulk_create(self, objs, *args, **kwargs):
@@ -73,6 +80,7 @@ class AuditedQuerySet(models.QuerySet):
             raise TypeError(f"{self.model.__name__} is audited: bulk_create cannot skip conflicts.")
         with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
-            for obj in created:
-                _log(obj, action=Action.CREATE)
+            with batched():
+                for obj in created:
+                    _log(obj, action=Action.CREATE)
         return created

@@ -30,10 +30,13 @@ def _member_organization_ids(user) -> list:
 
 def _record_for_user(event: str, *, user, request, data: dict) -> None:
     """Record a user's sign-in event in each of their organizations (the platform's if none)."""
-    for organization_id in _member_organization_ids(user) or [None]:
-        events.record_event_robustly(
-            event, organization_id=organization_id, actor=user, data=data, request=request
-        )
+    events.record_event_robustly(
+        event,
+        organization_ids=_member_organization_ids(user) or [None],
+        actor=user,
+        data=data,
+        request=request,
+    )
 
 
 @receiver(authn_signals.login_succeeded)
@@ -50,15 +53,14 @@ def _record_against_account(event: str, *, user, request, data: dict, actor=None
     if user is None:
         events.record_event_robustly(event, actor=actor, data=data, request=request)
         return
-    for organization_id in _member_organization_ids(user) or [None]:
-        events.record_event_robustly(
-            event,
-            organization_id=organization_id,
-            target=user,
-            actor=actor,
-            data=data,
-            request=request,
-        )
+    events.record_event_robustly(
+        event,
+        organization_ids=_member_organization_ids(user) or [None],
+        target=user,
+        actor=actor,
+        data=data,
+        request=request,
+    )
 
 
 @receiver(authn_signals.login_failed)
@@ -175,7 +177,7 @@ def on_api_key_rejected(sender, key, reason, ip, prefix, **kwargs):
     # The key, when known, is named as for its accepted uses: `?api_key=` finds both.
     events.record_event_robustly(
         events.API_KEY_REJECTED,
-        organization_id=getattr(key, "organization_id", None),
+        organization_ids=[getattr(key, "organization_id", None)],
         target=key,
         api_key=key,
         data={"reason": reason, "prefix": prefix},

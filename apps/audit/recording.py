@@ -110,3 +110,39 @@ def permissions_entry(group):
             "removed": change["removed"],
             "permissions": sorted(group.permissions.values_list("codename", flat=True)),
         }
+
+
+_batch: ContextVar[list | None] = ContextVar("audit_batch", default=None)
+
+
+@contextlib.contextmanager
+def batched():
+    """Write the entries made inside the block together when it ends.
+
+    Each chain is then locked, inserted into and sealed once for the block,
+    rather than once per entry (a bulk update of many rows; one event in each
+    of a user's organizations). Nested blocks leave the writing to the outer one.
+    Use it inside the transaction of the writes it records.
+    """
+    from .chain import append
+
+    if _batch.get() is not None:
+        yield
+        return
+    entries: list = []
+    token = _batch.set(entries)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if entries:
+        append(entries)
+
+
+def held(entry) -> bool:
+    """Keep `entry` for the enclosing `batched()` block; False when there is none."""
+    batch = _batch.get()
+    if batch is None:
+        return False
+    batch.append(entry)
+    return True

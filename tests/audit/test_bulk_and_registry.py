@@ -283,3 +283,23 @@ def test_a_finetuning_jobs_status_transitions_are_recorded_with_the_task(
         assert entry.organization_id == organization.pk
         assert entry.resource_type == "finetuning.finetuningjob"
         assert entry.task == "finetuning.run_job"
+
+
+def test_a_bulk_update_locks_and_writes_each_chain_once(organization, other_organization):
+    """Per row one entry, but one lock, one insert and one seal of the chain for them all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agents = [AgentFactory(organization=organization, name=f"bulk {i}") for i in range(5)]
+    AgentFactory(organization=other_organization, name="elsewhere")
+    before = last_entry_id()
+
+    with CaptureQueriesContext(connection) as queries:
+        Agent.objects.filter(name__startswith="bulk").update(description="changed")
+
+    entries = recorded(id__gt=before)
+    assert sorted(entry.object_pk for entry in entries) == sorted(str(a.pk) for a in agents)
+    assert [entry.seq for entry in entries] == list(range(entries[0].seq, entries[0].seq + 5))
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert sum("INSERT INTO" in sql and "audit_auditentry" in sql for sql in statements) == 1
+    assert sum('UPDATE "audit_auditchain"' in sql for sql in statements) == 1

@@ -130,7 +130,7 @@ def _record_denied_write(context: dict, exc: exceptions.PermissionDenied) -> Non
     access = getattr(view, "__dict__", {}).get("member_access")
     events.record_event_robustly(
         events.ACCESS_DENIED,
-        organization_id=access.organization.pk if access is not None else None,
+        organization_ids=[access.organization.pk if access is not None else None],
         data={
             "method": request.method,
             "path": request.path[:500],
