@@ -38,9 +38,10 @@ class Command(BaseCommand):
         if archive:
             self.verify_archives(archive)
             return
-        chains = [self.chain_of(org)] if org is not None else self.all_chains()
+        foreign = [] if org is not None else self.foreign_heads()
+        chains = [self.chain_of(org)] if org is not None else self.all_chains(foreign=foreign)
         broken = altered_at_start = 0
-        for key in [] if org is not None else self.foreign_heads():
+        for key in foreign:
             broken += 1
             self.stdout.write(
                 f"{key[:40]!r}: BROKEN: a chain head whose key is neither an organization id nor "
@@ -92,7 +93,7 @@ class Command(BaseCommand):
                 foreign.append(key)
         return foreign
 
-    def all_chains(self) -> list[tuple]:
+    def all_chains(self, *, foreign: list[str]) -> list[tuple]:
         """(organization id, label, must have entries) of every chain there is or should be.
 
         An existing organization's creation, and any user's, was recorded: their
@@ -101,7 +102,8 @@ class Command(BaseCommand):
         slugs = dict(Organization.objects.values_list("id", "slug"))
         keys = set(AuditChain.objects.values_list("key", flat=True))
         keys |= {str(pk) for pk in slugs}
-        if get_user_model().objects.exists():
+        users_exist = get_user_model().objects.exists()
+        if users_exist:
             keys.add(PLATFORM_CHAIN)
         keys |= {
             str(pk) if pk else PLATFORM_CHAIN
@@ -110,9 +112,9 @@ class Command(BaseCommand):
             .distinct()
         }
         chains = []
-        for key in sorted(keys - set(self.foreign_heads())):
+        for key in sorted(keys - set(foreign)):
             if key == PLATFORM_CHAIN:
-                chains.append((None, PLATFORM_CHAIN, get_user_model().objects.exists()))
+                chains.append((None, PLATFORM_CHAIN, users_exist))
             else:
                 organization_id = uuid.UUID(key)
                 label = slugs.get(organization_id, f"{key} (deleted organization)")
