@@ -14,7 +14,7 @@ from apps.authn import signals as authn_signals
 
 from . import events
 from .context import AuditContext, _current, current, request_principal
-from .recording import permissions_entry
+from .recording import batched, permissions_entry
 from .registry import m2m_fields_of
 from .scoping import organization_id_of
 
@@ -251,11 +251,15 @@ def _on_related_delete(sender, instance, origin=None, **kwargs):
     """
     if auditlog_disabled.get():
         return
-    for owner_model, field_name in _M2M_RELATED.get(sender, ()):
-        owners = owner_model._base_manager.filter(**{field_name: instance})
-        for owner in owners:
-            if not _deleted_with(owner, origin):
-                _record_m2m(owner, field_name, "delete", [instance])
+    # An organization's objects refer only to its own: when it goes, so do their owners.
+    organization_goes = _deleted_with(instance, origin)
+    with batched():
+        for owner_model, field_name in _M2M_RELATED.get(sender, ()):
+            if organization_goes and hasattr(owner_model, "organization_id"):
+                continue
+            for owner in owner_model._base_manager.filter(**{field_name: instance}):
+                if not _deleted_with(owner, origin):
+                    _record_m2m(owner, field_name, "delete", [instance])
 
 
 def _deleted_with(owner, origin) -> bool:
